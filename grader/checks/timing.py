@@ -1,0 +1,91 @@
+"""Speed judged by the grader: student vs reference, same inputs, same sandbox, same run.
+
+The reference runs in a child started exactly like the student's (same sandbox, limits and
+thread settings), and the grader times every call itself from outside, so the student cannot
+report its own time. Calls alternate between the two, each round on fresh random inputs, and
+the medians are compared as a ratio. Every output the student was timed on is checked against
+the reference's output for the same input, so skipping work does not pay. A student call that
+runs past twice the allowed ratio is stopped there (a loop implementation fails in bounded time).
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..sandbox.errors import StudentTimeout
+from ..sandbox.proxy import StudentModule
+from .compare import assert_close
+from .failure import CheckFailure
+
+MIN_LIMIT = 0.2   # seconds: never stop a call sooner (process scheduling noise on a busy machine)
+
+
+@dataclass(frozen=True)
+class SpeedResult:
+    func: str
+    case: str
+    reference_median: float
+    student_median: float
+    threshold: float
+
+    @property
+    def ratio(self) -> float:
+        return self.student_median / self.reference_median
+
+    def describe(self) -> str:
+        return (f"{self.func} ({self.case}): median {self.student_median * 1e3:.2f} ms vs reference "
+                f"{self.reference_median * 1e3:.2f} ms, ratio {self.ratio:.1f} (allowed {self.threshold:g})")
+
+
+def _outputs(value) -> list[np.ndarray]:
+    """The arrays in a result (a single array or a tuple/list of arrays), in order."""
+    return list(value) if isinstance(value, (tuple, list)) else [value]
+
+
+class SpeedJudge:
+    def __init__(self, student: StudentModule, reference: StudentModule, rng: np.random.Generator,
+                 note: Callable[[str], None] = lambda text: None):
+        self.student, self.reference, self.rng, self.note = student, reference, rng, note
+
+    def compare(self, func: str, make_case: Callable[[np.random.Generator], tuple[tuple, dict]], *,
+                threshold: float, case: str, repeats: int = 7, rtol: float = 1e-6) -> SpeedResult:
+        """Fail unless median(student) / median(reference) <= threshold on `make_case` inputs.
+
+        rtol 1e-6 for the outputs: both sides compute in float64 on identical inputs; only the
+        order of summation differs.
+        """
+        ref_times: list[float] = []
+        stu_times: list[float] = []
+        for round_no in range(repeats + 1):  # round 0 warms both up (imports, allocator, BLAS)
+            args, kwargs = make_case(self.rng)
+            ref_first = round_no % 2 == 0
+            if ref_first:
+                ref_t, expected = self.reference.timed_call(func, args, kwargs, timeout=60.0)
+            # round 0 is always reference-first, so a reference time exists from then on
+            limit = max(2 * threshold * statistics.median(ref_times or [ref_t]), MIN_LIMIT)
+            try:
+                stu_t, got = self.student.timed_call(func, args, kwargs, timeout=limit)
+            except StudentTimeout:
+                raise CheckFailure(
+                    f"{func} ({case}): stopped after {limit * 1e3:.0f} ms, more than {2 * threshold:g}× the "
+                    f"reference's median {statistics.median(ref_times or [ref_t]) * 1e3:.2f} ms "
+                    f"(allowed ratio {threshold:g}); vectorise the loops") from None
+            if not ref_first:
+                ref_t, expected = self.reference.timed_call(func, args, kwargs, timeout=60.0)
+            exp_parts, got_parts = _outputs(expected), _outputs(got)
+            if len(got_parts) != len(exp_parts):
+                raise CheckFailure(f"{func} ({case}): returned {len(got_parts)} value(s) in a timed call, expected {len(exp_parts)}")
+            for k, (g, e) in enumerate(zip(got_parts, exp_parts)):
+                what = "output" if len(exp_parts) == 1 else f"output {k}"
+                assert_close(g, e, func=func, case=f"{case}, timed call {round_no}", rtol=rtol, what=what)
+            if round_no:
+                ref_times.append(ref_t)
+                stu_times.append(stu_t)
+        result = SpeedResult(func, case, statistics.median(ref_times), statistics.median(stu_times), threshold)
+        self.note(result.describe())
+        if result.ratio > threshold:
+            raise CheckFailure(result.describe() + ": too slow")
+        return result

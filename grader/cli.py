@@ -1,0 +1,79 @@
+"""Command line: parse arguments and call the pipeline. Nothing else lives here.
+
+Exit codes: 0 grading done (whatever the score); 1 ``check`` found a failing public test, or
+``validate`` found a reference losing points / a skeleton earning some; 2 unusable input
+(missing path, unsafe archive, unknown assignment, bad option), with a one-line message.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .commands import CommandError, run_command
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"grader: error: {message} (see: grader --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every verb takes (after the verb: `grader grade --quiet sub/`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course", type=Path, help="course folder (holds assignments/ and solutions/); "
+                        "default: $GRADER_COURSE, else the current folder or a parent")
+    common.add_argument("--sandbox", choices=["auto", "bubblewrap", "basic"], default="auto",
+                        help="how student code is isolated (auto: bubblewrap when it works here)")
+    common.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto",
+                        help="run student code on a CUDA GPU through CuPy, or on the CPU with NumPy")
+    common.add_argument("--seed", type=int, default=20261126, help="grading seed (fixes all random inputs)")
+    common.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final line")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="grader", description="Grade NumPy deep-learning assignments in a sandbox.")
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    common = common_options()
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    add = lambda name, text: sub.add_parser(name, help=text, parents=[common])  # noqa: E731
+
+    add("list", "assignments, their parts and points")
+
+    check = add("check", "run the public tests on your files (a quick self-check)")
+    check.add_argument("name", help="assignment name, e.g. conv")
+    check.add_argument("--path", type=Path, help="folder with your file (default: the current folder "
+                       "if it has the file, else assignments/NAME)")
+
+    grade = add("grade", "grade a submission (folder or archive) with all tests")
+    grade.add_argument("submission", type=Path)
+    grade.add_argument("--out", type=Path, help="report folder (default: reports/<submission name>)")
+    grade.add_argument("--assignment", action="append", metavar="NAME",
+                       help="grade only this assignment (repeatable; default: all)")
+
+    validate = add("validate", "instructor check: references full, skeletons zero")
+    validate.add_argument("name", nargs="?", help="one assignment (default: all)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run_command(args)
+    except CommandError as exc:
+        sys.stderr.write(f"grader: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("grader: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

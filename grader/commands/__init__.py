@@ -1,0 +1,21 @@
+"""One module per verb of the command line; each takes parsed arguments and returns an exit code."""
+from __future__ import annotations
+
+import argparse
+
+from ..course import CourseError
+from ..device import DeviceError
+from ..intake import SubmissionError
+from .common import CommandError
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from . import check, grade, listing, validate
+    verbs = {"list": listing.run, "check": check.run, "grade": grade.run, "validate": validate.run}
+    try:
+        return verbs[args.command](args)
+    except (CourseError, SubmissionError, DeviceError) as exc:
+        raise CommandError(str(exc)) from None
+
+
+__all__ = ["CommandError", "run_command"]

@@ -1,0 +1,19 @@
+"""What the verbs share: the course, grading options, and the one-line error type."""
+from __future__ import annotations
+
+import argparse
+
+from ..course import Course, find_course
+from ..pipeline import GradeOptions
+
+
+class CommandError(Exception):
+    """Unusable input: the CLI prints this one line and exits with code 2."""
+
+
+def course_of(args: argparse.Namespace) -> Course:
+    return find_course(args.course)
+
+
+def options_of(args: argparse.Namespace, public_only: bool = False) -> GradeOptions:
+    return GradeOptions(public_only=public_only, sandbox=args.sandbox, device=args.device, seed=args.seed)

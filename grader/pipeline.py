@@ -1,0 +1,119 @@
+"""Grade one submission: intake -> sandbox -> tests -> results (plain data).
+
+Nothing here renders or prints; the CLI and the batch runner decide what to show and write.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import __version__
+from .course import AssignmentSpec, Course
+from .device import resolve_device
+from .intake import Intake, open_submission
+from .models import AssignmentResult, GradingResult, TestResult
+from .sandbox import SandboxConfig, StudentModule, StudentUnavailable, resolve_mode
+from .sandbox.launcher import Limits
+from .testing import fixtures
+from .testing.plugin import GradingPlugin
+
+PYTEST_INI = Path(__file__).with_name("testing") / "pytest.ini"
+TEST_TIMEOUT = 300  # pytest-timeout backstop per test, seconds (student calls have their own limits)
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    public_only: bool = False          # self-check: public tests only
+    sandbox: str = "auto"              # "auto" | "bubblewrap" | "basic"
+    device: str = "auto"               # "auto" | "cpu" | "gpu"
+    seed: int = 20261126               # grading seed: fixes every test's random inputs
+    memory_bytes: int = Limits.memory_bytes
+    hide: tuple[str, ...] = field(default_factory=tuple)
+
+
+def grade_submission(submission: Path, course: Course, assignments: list[str] | None = None,
+                     options: GradeOptions = GradeOptions()) -> GradingResult:
+    """Grade `submission` (a folder or an archive) on the selected assignments."""
+    started = time.perf_counter()
+    specs = course.select(assignments)
+    device, device_label = resolve_device(options.device)
+    config = SandboxConfig(mode=options.sandbox, device=device, limits=Limits(memory_bytes=options.memory_bytes),
+                           hide=tuple(dict.fromkeys((str(course.root), *options.hide))))
+    mode = resolve_mode(config)
+    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+        workspace = Path(tmp)
+        with open_submission(submission, workspace / "intake") as intake:
+            results = [_grade_assignment(spec, intake, config, mode, options, workspace) for spec in specs]
+    return GradingResult(submission=str(submission), assignments=results, sandbox=mode,
+                         device=device_label, version=__version__,
+                         seconds=time.perf_counter() - started)
+
+
+def _grade_assignment(spec: AssignmentSpec, intake: Intake, config: SandboxConfig, mode: str,
+                      options: GradeOptions, workspace: Path) -> AssignmentResult:
+    started = time.perf_counter()
+    public_only = options.public_only or not spec.has_solution
+    student, error = None, None
+    folder = intake.locate(spec.filename)
+    if folder is None:
+        error = f"missing file: {spec.filename} is not in the submission"
+    if folder is not None:
+        files = workspace / f"student-{spec.name}"
+        intake.copy_folder(folder, files)
+        student = StudentModule(files, spec.module, config, mode, workspace / f"runs-{spec.name}")
+        (workspace / f"runs-{spec.name}").mkdir()
+        try:
+            student.start()
+        except StudentUnavailable as exc:
+            error, student = str(exc), None
+    reference_child = None
+    if not public_only:
+        ref_files = workspace / f"reference-{spec.name}"
+        ref_files.mkdir()
+        shutil.copy(spec.solution_file, ref_files / spec.filename)
+        (workspace / f"refruns-{spec.name}").mkdir()
+        reference_child = StudentModule(ref_files, spec.module, config, mode, workspace / f"refruns-{spec.name}")
+    plugin = GradingPlugin(spec, student, error, reference_child, options.seed,
+                           None if public_only else spec.hidden_tests)
+    try:
+        run_tests(spec, plugin, public_only)
+    finally:
+        for module in (student, reference_child):
+            if module is not None:
+                module.close()
+    if plugin.collection_errors:
+        error = error or "the assignment's tests could not be collected: " + plugin.collection_errors[0]
+    hidden_points = spec.hidden_points if public_only else None
+    return AssignmentResult(name=spec.name, title=spec.title, tests=plugin.results, error=error,
+                            public_only=public_only, hidden_points=hidden_points,
+                            seconds=time.perf_counter() - started)
+
+
+def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, public_only: bool) -> str:
+    """Run the assignment's pytest tests in this process with `plugin`; return pytest's output."""
+    paths = [str(spec.public_tests)] if spec.public_tests.is_dir() else []
+    if not public_only:
+        paths.append(str(spec.hidden_tests))
+    if not paths:
+        return ""
+    args = [*paths, "-c", str(PYTEST_INI), "--rootdir", str(spec.folder.parent.parent),
+            "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header",
+            "-o", f"timeout={TEST_TIMEOUT}", "-o", "timeout_method=signal"]
+    buffer = io.StringIO()
+    fixtures.activate(plugin)
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            pytest.main(args, plugins=[plugin, fixtures])
+    finally:
+        fixtures.activate(None)
+    return buffer.getvalue()
+
+
+__all__ = ["GradeOptions", "grade_submission", "run_tests", "TestResult"]

@@ -1,0 +1,55 @@
+"""Write results.json, report.html and report.md for one graded submission.
+
+Templates live in the course's ``templates/`` folder (falling back to the copy beside this
+package); autoescaping is on for HTML. The HTML report is self-contained: no external CSS,
+fonts, scripts or images (pictures are inline SVG or data: URIs).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import jinja2
+
+from ..models import GradingResult
+from .results_json import results_dict
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def environment(template_dir: Path | None = None) -> jinja2.Environment:
+    folders = [str(p) for p in (template_dir, PACKAGE_TEMPLATES) if p is not None and Path(p).is_dir()]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders),
+                             autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["points"] = lambda x: f"{x:g}"
+    return env
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_report(result: GradingResult, kind: str, template_dir: Path | None = None) -> str:
+    template = environment(template_dir).get_template(f"report.{kind}.j2")
+    return template.render(result=result, student=Path(result.submission).name)
+
+
+def write_reports(result: GradingResult, out: Path, template_dir: Path | None = None) -> dict[str, Path]:
+    """Write the three report files into `out`; return their paths by kind."""
+    paths = {"json": out / "results.json", "html": out / "report.html", "md": out / "report.md"}
+    atomic_write(paths["html"], render_report(result, "html", template_dir))
+    atomic_write(paths["md"], render_report(result, "md", template_dir))
+    atomic_write(paths["json"], json.dumps(results_dict(result), indent=2) + "\n")
+    return paths

@@ -1,0 +1,103 @@
+"""The sandboxed child: imports the student's module and serves calls from the grader.
+
+This is the only grader code that runs next to student code. It is copied into the sandbox with
+``wire.py`` and imports nothing else from the grader. It judges nothing: it decodes arguments,
+calls the student's function, and sends back what came out (or the exception's type and
+message). Everything it sends is treated by the grader as untrusted data.
+
+Usage: python -I child.py MODULE_DIR MODULE_NAME FD_IN FD_OUT DEVICE
+"""
+import os
+import sys
+import traceback
+
+RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, RUNTIME_DIR)
+import wire  # noqa: E402  (the runtime's own copy, next to this file)
+
+REQUEST_LIMIT = 1 << 31
+
+
+def describe_exception(exc: BaseException, filename: str) -> dict:
+    """Type, builtin ancestry and a one-line message, with the student's line where known."""
+    where = ""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        where = f" ({os.path.basename(exc.filename or filename)}, line {exc.lineno})"
+    else:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if os.path.basename(f.filename) == filename]
+        if frames:
+            where = f" ({filename}, line {frames[-1].lineno})"
+    message = str(exc) if not isinstance(exc, SyntaxError) else (exc.msg or "")
+    builtin_mro = [c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins"]
+    return {"type": type(exc).__name__, "builtins": builtin_mro,
+            "message": message[:500], "where": where}
+
+
+def to_device(value, xp):
+    """Move ndarrays (also inside lists/tuples/dicts) to the array module `xp`."""
+    import numpy as np
+    if isinstance(value, np.ndarray):
+        return xp.asarray(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, xp) for v in value)
+    if isinstance(value, dict):
+        return {k: to_device(v, xp) for k, v in value.items()}
+    return value
+
+
+def main() -> None:
+    module_dir, module_name, fd_in, fd_out, device = sys.argv[1:6]
+    requests = os.fdopen(int(fd_in), "rb", buffering=0)
+    replies = os.fdopen(int(fd_out), "wb", buffering=0)
+    sys.path.insert(0, module_dir)
+    os.chdir(module_dir)
+    filename = module_name + ".py"
+
+    def send(message) -> None:
+        try:
+            data = wire.encode(message)
+        except Exception as exc:  # the student's result is not plain data
+            data = wire.encode({"id": message.get("id"), "unsendable": f"{type(exc).__name__}: {exc}"[:500]})
+        replies.write(data)
+
+    xp = None
+    sync = None
+    if device == "gpu":
+        import cupy
+        xp = cupy
+        sync = cupy.cuda.Device().synchronize
+
+    try:
+        module = __import__(module_name)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt at import count too
+        send({"import_error": describe_exception(exc, filename)})
+        return
+    functions = sorted(n for n in dir(module) if callable(getattr(module, n, None)) and not n.startswith("_"))
+    send({"ready": True, "functions": functions})
+
+    while True:
+        try:
+            request = wire.decode(wire.read_frame(requests, REQUEST_LIMIT))
+        except EOFError:
+            return
+        call_id = request.get("id")
+        func = getattr(module, request["call"], None)
+        if not callable(func):
+            send({"id": call_id, "missing": request["call"]})
+            continue
+        args, kwargs = request.get("args", []), request.get("kwargs", {})
+        if xp is not None:
+            args, kwargs = to_device(args, xp), to_device(kwargs, xp)
+        try:
+            result = func(*args, **kwargs)
+            if sync is not None:
+                sync()
+        except BaseException as exc:
+            send({"id": call_id, "raised": describe_exception(exc, filename)})
+            continue
+        send({"id": call_id, "ok": result})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The pytest plugin that runs one assignment's tests in the grader process.
+
+It provides the fixtures tests use (``student``, ``reference``, ``rng``, ``speed``, ``attach``)
+and collects one ``TestResult`` per test. For hidden tests the result's message is only the
+check's own message (``CheckFailure`` / ``StudentError``): never a traceback, never the test's
+source, never the student's output.
+"""
+from __future__ import annotations
+
+import base64
+import importlib.util
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from ..checks import CheckFailure, SpeedJudge
+from ..course import AssignmentSpec
+from ..models import Attachment, TestResult
+from ..sandbox import StudentError, StudentModule, StudentUnavailable
+from ..sandbox.proxy import DEFAULT_CALL_TIMEOUT
+
+MARKERS = {
+    "points(n)": "points for this test (each parametrized instance)",
+    "tags(*names)": "tags reported in results.json",
+    "call_timeout(seconds)": "wall-clock limit per student call",
+    "visibility(name)": "Gradescope visibility override",
+}
+PUBLIC_OUTPUT_LIMIT = 4000
+
+
+class Attach:
+    """What the ``attach`` fixture hands a test: pictures and text for its report entry."""
+
+    def __init__(self, add: Callable[[Attachment], None]):
+        self._add = add
+
+    def svg(self, title: str, svg: str) -> None:
+        self._add(Attachment("svg", title, svg))
+
+    def png(self, title: str, png: bytes) -> None:
+        self._add(Attachment("png", title, base64.b64encode(png).decode()))
+
+    def text(self, title: str, text: str) -> None:
+        self._add(Attachment("text", title, text))
+
+
+@dataclass
+class _Current:
+    notes: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    failure: BaseException | None = None
+    failure_text: str = ""
+    skipped: bool = False
+    seconds: float = 0.0
+
+
+class GradingPlugin:
+    def __init__(self, spec: AssignmentSpec, student: StudentModule | None, unavailable: str | None,
+                 reference_child: StudentModule | None, seed: int, hidden_dir: Path | None):
+        self.spec, self.student, self.unavailable = spec, student, unavailable
+        self.reference_child, self.seed, self.hidden_dir = reference_child, seed, hidden_dir
+        self.results: list[TestResult] = []
+        self.collection_errors: list[str] = []
+        self._current = _Current()
+        self._reference_module = None
+
+    # -- configuration -----------------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        for marker, text in MARKERS.items():
+            config.addinivalue_line("markers", f"{marker}: {text}")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
+
+    # -- what the fixtures (grader.testing.fixtures) hand out ------------------------------------
+    def student_for(self, node: pytest.Item) -> StudentModule:
+        if self.student is None:
+            raise StudentUnavailable(self.unavailable or "the student's module is not available")
+        marker = node.get_closest_marker("call_timeout")
+        self.student.call_timeout = float(marker.args[0]) if marker else DEFAULT_CALL_TIMEOUT
+        return self.student
+
+    def reference_module(self):
+        if not self.spec.has_solution:
+            pytest.skip("needs the reference solution (instructor copy only)")
+        if self._reference_module is None:
+            name = f"_grader_reference_{self.spec.name}"
+            loader_spec = importlib.util.spec_from_file_location(name, self.spec.solution_file)
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[name] = module
+            loader_spec.loader.exec_module(module)
+            self._reference_module = module
+        return self._reference_module
+
+    def rng_for(self, node: pytest.Item) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(node.nodeid.encode())])
+
+    def speed_judge(self, student: StudentModule, rng: np.random.Generator) -> SpeedJudge:
+        if self.reference_child is None:
+            pytest.skip("speed tests need the reference solution (instructor copy only)")
+        return SpeedJudge(student, self.reference_child, rng, note=lambda text: self._current.notes.append(text))
+
+    def attacher(self) -> Attach:
+        return Attach(lambda attachment: self._current.attachments.append(attachment))
+
+    # -- results -----------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._current = _Current()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if report.skipped:
+            self._current.skipped = True
+        elif report.failed and self._current.failure is None:
+            self._current.failure = call.excinfo.value if call.excinfo else None
+            self._current.failure_text = report.longreprtext
+        self._current.seconds += report.duration
+        if call.when == "teardown":
+            self._finish(item)
+
+    def _is_hidden(self, item: pytest.Item) -> bool:
+        return self.hidden_dir is not None and Path(item.path).is_relative_to(self.hidden_dir)
+
+    def _finish(self, item: pytest.Item) -> None:
+        current = self._current
+        output = self.student.take_output() if self.student is not None else ""
+        if current.skipped:
+            return
+        hidden = self._is_hidden(item)
+        marker = item.get_closest_marker("visibility")
+        visibility = marker.args[0] if marker else ("after_due_date" if hidden else "visible")
+        lines = list(current.notes)
+        if current.failure is not None:
+            lines.insert(0, self._failure_message(current.failure, current.failure_text, hidden))
+        if output.strip() and not hidden:
+            lines.append("Your code printed:\n" + output[-PUBLIC_OUTPUT_LIMIT:])
+        points = item.get_closest_marker("points")
+        tags = [self.spec.name] + [t for m in item.iter_markers("tags") for t in m.args]
+        self.results.append(TestResult(
+            name=_display_name(item), number=f"{self.spec.name}.{len(self.results) + 1}",
+            assignment=self.spec.name, max_score=float(points.args[0]) if points else 1.0,
+            passed=current.failure is None, visibility=visibility, output="\n".join(lines),
+            tags=list(dict.fromkeys(tags)), attachments=current.attachments, seconds=current.seconds))
+
+    @staticmethod
+    def _failure_message(exc: BaseException, text: str, hidden: bool) -> str:
+        if isinstance(exc, (CheckFailure, StudentError)):
+            return str(exc)
+        if isinstance(exc, pytest.fail.Exception) or type(exc).__name__ == "Failed":
+            return str(exc) if not hidden else "failed (details of hidden tests are not shown)"
+        if hidden:
+            return f"failed: {type(exc).__name__} in a hidden check (details of hidden tests are not shown)"
+        return text[-PUBLIC_OUTPUT_LIMIT:]
+
+
+def _display_name(item: pytest.Item) -> str:
+    doc = (getattr(item, "obj", None).__doc__ or "").strip() if getattr(item, "obj", None) else ""
+    base = doc.splitlines()[0].rstrip(".") if doc else item.originalname if hasattr(item, "originalname") else item.name
+    callspec = getattr(item, "callspec", None)
+    return f"{base} [{callspec.id}]" if callspec is not None else base

@@ -1,0 +1,241 @@
+"""Hidden tests for pool.py: max pooling forward and backward.
+
+Every case is small except in the speed tests. Inputs are float64 unless a test
+says otherwise; random inputs come from the `rng` fixture (seeded per test).
+"""
+import numpy as np
+import pytest
+
+from grader.checks import CheckFailure, assert_close, check_gradient, expect_array, expect_raises
+
+# (case id, x shape (N, C, H, W), size F, stride S)
+NON_OVERLAPPING = [
+    ("F2 S2 x(2,3,6,8)", (2, 3, 6, 8), 2, 2),
+    ("F2 S3 with gaps x(2,2,5,8)", (2, 2, 5, 8), 2, 3),
+    ("F4 S4 x(3,2,4,8)", (3, 2, 4, 8), 4, 4),
+]
+OVERLAPPING = [
+    ("F3 S2 x(2,3,7,9)", (2, 3, 7, 9), 3, 2),
+    ("F3 S1 x(2,2,5,6)", (2, 2, 5, 6), 3, 1),
+]
+ONE_BY_ONE = ("F1 S1 x(1,2,3,4)", (1, 2, 3, 4), 1, 1)
+
+
+def _params(cases, *extra_marks):
+    return [pytest.param(shape, size, stride, id=name, marks=list(extra_marks)) for name, shape, size, stride in cases]
+
+
+def _case(shape, size, stride, dtype=np.float64):
+    return f"x shape {shape}, size {size}, stride {stride}, {np.dtype(dtype).name}"
+
+
+def _output_shape(shape, size, stride):
+    n, c, h, w = shape
+    return (n, c, (h - size) // stride + 1, (w - size) // stride + 1)
+
+
+def _expect_dtype(value, dtype, *, func, case, what):
+    if value.dtype != dtype:
+        raise CheckFailure(f"{func} ({case}): {what} has dtype {value.dtype}, expected {np.dtype(dtype).name} "
+                           f"(the dtype of x)")
+
+
+# -- forward ------------------------------------------------------------------------------
+
+@pytest.mark.points(1)
+@pytest.mark.tags("forward")
+@pytest.mark.parametrize("shape, size, stride",
+                         _params(NON_OVERLAPPING + [ONE_BY_ONE]) + _params(OVERLAPPING, pytest.mark.tags("overlap")))
+def test_forward_matches_reference(student, reference, rng, shape, size, stride):
+    """maxpool_forward matches the reference"""
+    x = rng.standard_normal(shape)
+    expected = reference.maxpool_forward(x, size=size, stride=stride)
+    got = student.maxpool_forward(x, size=size, stride=stride)
+    # rtol 0: a maximum is one of the inputs, no arithmetic is involved.
+    assert_close(got, expected, func="maxpool_forward", case=_case(shape, size, stride), rtol=0)
+
+
+@pytest.mark.points(1)
+@pytest.mark.tags("forward")
+@pytest.mark.parametrize("shape, size, stride",
+                         _params(NON_OVERLAPPING[:1]) + _params(OVERLAPPING[1:], pytest.mark.tags("overlap")))
+def test_forward_float32(student, reference, rng, shape, size, stride):
+    """maxpool_forward keeps float32 and matches the reference"""
+    x = rng.standard_normal(shape).astype(np.float32)
+    case = _case(shape, size, stride, np.float32)
+    got = student.maxpool_forward(x, size=size, stride=stride)
+    got = expect_array(got, func="maxpool_forward", case=case, shape=_output_shape(shape, size, stride))
+    _expect_dtype(got, np.float32, func="maxpool_forward", case=case, what="output")
+    # rtol 0: a maximum is one of the inputs, no arithmetic is involved.
+    assert_close(got, reference.maxpool_forward(x, size=size, stride=stride),
+                 func="maxpool_forward", case=case, rtol=0)
+
+
+# -- backward -----------------------------------------------------------------------------
+
+@pytest.mark.points(1)
+@pytest.mark.tags("backward")
+@pytest.mark.parametrize("shape, size, stride",
+                         _params(NON_OVERLAPPING) + _params(OVERLAPPING, pytest.mark.tags("overlap")))
+def test_backward_matches_reference(student, reference, rng, shape, size, stride):
+    """maxpool_backward matches the reference"""
+    x = rng.standard_normal(shape)
+    dz = rng.standard_normal(_output_shape(shape, size, stride))
+    expected = reference.maxpool_backward(dz, x, size=size, stride=stride)
+    got = student.maxpool_backward(dz, x, size=size, stride=stride)
+    # rtol 1e-12: each dx element is a sum of at most F*F entries of dz; only the order of
+    # the additions may differ (float64 rounding, ~1e-16 per addition).
+    assert_close(got, expected, func="maxpool_backward", case=_case(shape, size, stride), rtol=1e-12, what="dx")
+
+
+@pytest.mark.points(1)
+@pytest.mark.tags("backward")
+@pytest.mark.parametrize("shape, size, stride",
+                         _params(NON_OVERLAPPING[:1]) + _params(OVERLAPPING[1:], pytest.mark.tags("overlap")))
+def test_backward_float32(student, reference, rng, shape, size, stride):
+    """maxpool_backward keeps float32 and matches the reference"""
+    x = rng.standard_normal(shape).astype(np.float32)
+    dz = rng.standard_normal(_output_shape(shape, size, stride)).astype(np.float32)
+    case = _case(shape, size, stride, np.float32)
+    got = student.maxpool_backward(dz, x, size=size, stride=stride)
+    got = expect_array(got, func="maxpool_backward", case=case, shape=shape, what="dx")
+    _expect_dtype(got, np.float32, func="maxpool_backward", case=case, what="dx")
+    # rtol 1e-6: sums of at most F*F = 9 float32 values in any order; float32 rounding is
+    # 6e-8 per addition.
+    assert_close(got, reference.maxpool_backward(dz, x, size=size, stride=stride),
+                 func="maxpool_backward", case=case, rtol=1e-6, what="dx")
+
+
+# -- ties: the first maximum in row-major order gets the gradient ---------------------------
+
+@pytest.mark.points(2)
+@pytest.mark.tags("backward", "ties")
+@pytest.mark.parametrize("shape, size, stride",
+                         _params(NON_OVERLAPPING[:1]) + _params(OVERLAPPING[1:], pytest.mark.tags("overlap")))
+def test_backward_ties_go_to_first_maximum(student, reference, rng, shape, size, stride):
+    """maxpool_backward routes a tied window's gradient to its first maximum (row-major)"""
+    # Values in {0, 1, 2}: almost every window holds a tied maximum.
+    x = rng.integers(0, 3, size=shape).astype(np.float64)
+    dz = rng.standard_normal(_output_shape(shape, size, stride))
+    case = _case(shape, size, stride) + ", integer values 0..2 with many ties"
+    got = student.maxpool_backward(dz, x, size=size, stride=stride)
+    # rtol 1e-12: sums of at most F*F entries of dz, in any order.
+    assert_close(got, reference.maxpool_backward(dz, x, size=size, stride=stride),
+                 func="maxpool_backward", case=case, rtol=1e-12, what="dx")
+
+
+@pytest.mark.points(1)
+@pytest.mark.tags("backward", "ties", "overlap")
+def test_backward_constant_input(student, reference, rng):
+    """maxpool_backward on a constant input sends each window's gradient to its top-left entry"""
+    shape, size, stride = (1, 2, 7, 5), 3, 2
+    x = np.full(shape, 0.5)
+    dz = rng.standard_normal(_output_shape(shape, size, stride))
+    case = _case(shape, size, stride) + ", every entry 0.5"
+    got = student.maxpool_backward(dz, x, size=size, stride=stride)
+    # rtol 1e-12: each window's top-left entry is distinct, so dx is dz placed at (kS, lS).
+    assert_close(got, reference.maxpool_backward(dz, x, size=size, stride=stride),
+                 func="maxpool_backward", case=case, rtol=1e-12, what="dx")
+
+
+# -- gradient check against the student's own forward ---------------------------------------
+
+@pytest.mark.points(2)
+@pytest.mark.tags("backward", "gradient")
+@pytest.mark.parametrize("shape, size, stride",
+                         _params(NON_OVERLAPPING[:2]) + _params(OVERLAPPING, pytest.mark.tags("overlap")))
+def test_backward_gradient_check(student, rng, shape, size, stride):
+    """maxpool_backward agrees with finite differences of your maxpool_forward"""
+    # Max pooling is piecewise linear: with distinct values spaced 0.1 apart, a step of
+    # eps = 1e-6 never changes which entry is a window's maximum, so centred differences are
+    # exact up to rounding.
+    x = (rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 - 5.0).astype(np.float64)
+    g = rng.standard_normal(_output_shape(shape, size, stride))
+    case = _case(shape, size, stride) + ", loss = sum(z * g)"
+
+    def loss(x_point):
+        z = expect_array(student.maxpool_forward(x_point, size=size, stride=stride),
+                         func="maxpool_forward", case=case, shape=g.shape)
+        return float(np.sum(z * g))
+
+    dx = student.maxpool_backward(g, x, size=size, stride=stride)
+    # rtol 1e-5 (the default): finite differences of a piecewise-linear loss are exact up to
+    # rounding, ~1e-16 * |loss| / eps ~ 1e-9 here; a wrong routing is off by O(1).
+    check_gradient(loss, x, dx, func="maxpool_backward", case=case, wrt="x", rng=rng, eps=1e-6)
+
+
+# -- geometry that does not fit --------------------------------------------------------------
+
+FORWARD_ERRORS = [
+    ("x with 3 dimensions", (2, 6, 6), 2, 2),
+    ("size 0", (1, 1, 6, 6), 0, 2),
+    ("stride 0", (1, 1, 6, 6), 2, 0),
+    ("(H - size) % stride != 0, x(1,1,6,6) F3 S2", (1, 1, 6, 6), 3, 2),
+    ("(W - size) % stride != 0 only, x(1,1,5,6) F3 S2", (1, 1, 5, 6), 3, 2),
+    ("window larger than H, x(1,1,2,5) F3 S1", (1, 1, 2, 5), 3, 1),
+]
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.tags("forward", "value_error")
+@pytest.mark.parametrize("shape, size, stride", _params(FORWARD_ERRORS))
+def test_forward_rejects_bad_geometry(student, shape, size, stride):
+    """maxpool_forward raises ValueError for geometry that does not fit"""
+    x = np.zeros(shape)
+    expect_raises(ValueError, lambda: student.maxpool_forward(x, size=size, stride=stride),
+                  func="maxpool_forward", case=_case(shape, size, stride))
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.tags("backward", "value_error")
+def test_backward_rejects_wrong_dz_shape(student):
+    """maxpool_backward raises ValueError when dz does not have the output's shape"""
+    x, dz = np.zeros((2, 3, 6, 8)), np.zeros((2, 3, 4, 3))
+    expect_raises(ValueError, lambda: student.maxpool_backward(dz, x, size=2, stride=2),
+                  func="maxpool_backward", case="x shape (2, 3, 6, 8), size 2, stride 2, dz shape (2, 3, 4, 3) "
+                                                "instead of (2, 3, 3, 4)")
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.tags("backward", "value_error")
+def test_backward_rejects_bad_geometry(student):
+    """maxpool_backward raises ValueError for geometry that does not fit"""
+    x, dz = np.zeros((1, 1, 6, 6)), np.zeros((1, 1, 2, 2))
+    expect_raises(ValueError, lambda: student.maxpool_backward(dz, x, size=3, stride=2),
+                  func="maxpool_backward", case="x shape (1, 1, 6, 6), size 3, stride 2: (6 - 3) % 2 != 0")
+
+
+# -- speed -------------------------------------------------------------------------------------
+
+SPEED_SHAPE = (1, 2, 256, 256)
+
+
+def _speed_forward_case(rng):
+    return (rng.standard_normal(SPEED_SHAPE),), {"size": 2, "stride": 2}
+
+
+def _speed_backward_case(rng):
+    x = rng.standard_normal(SPEED_SHAPE)
+    dz = rng.standard_normal(_output_shape(SPEED_SHAPE, 2, 2))
+    return (dz, x), {"size": 2, "stride": 2}
+
+
+@pytest.mark.points(4)
+@pytest.mark.tags("forward", "speed")
+def test_forward_speed(speed):
+    """maxpool_forward is vectorised (speed against the reference)"""
+    speed.compare("maxpool_forward", _speed_forward_case, threshold=SPEED_THRESHOLD,
+                  case=f"x shape {SPEED_SHAPE}, size 2, stride 2")
+
+
+@pytest.mark.points(4)
+@pytest.mark.tags("backward", "speed")
+def test_backward_speed(speed):
+    """maxpool_backward is vectorised (speed against the reference)"""
+    speed.compare("maxpool_backward", _speed_backward_case, threshold=SPEED_THRESHOLD,
+                  case=f"x shape {SPEED_SHAPE}, size 2, stride 2")
+
+
+# Allowed median time ratio student / reference, measured through the sandbox on the course's
+# 2-core CPU (see the numbers in the comment below, filled in after measuring).
+SPEED_THRESHOLD = 20
