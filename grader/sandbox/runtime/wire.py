@@ -47,7 +47,7 @@ def _encode_value(value, blobs: list[bytes], depth: int):
         if arr.dtype.kind not in NUMERIC_KINDS or arr.dtype.fields is not None:
             raise WireError(f"array of dtype {arr.dtype} cannot cross (numeric dtypes only)")
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        np.save(buf, arr if arr.flags.c_contiguous else arr.copy(order="C"), allow_pickle=False)
         blobs.append(buf.getvalue())
         return {"t": "array", "i": len(blobs) - 1}
     if isinstance(value, (list, tuple)):

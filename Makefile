@@ -1,0 +1,28 @@
+# Two set-up commands on a fresh machine:
+#   make demo   installs everything and grades the example submissions in examples/ (reports in reports/)
+#   make test   installs everything and runs the framework's tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo test install clean
+
+demo: install
+	@for s in examples/*/; do n=$$(basename $$s); \
+	  $(BIN)/grader grade $$s --out reports/$$n --quiet || exit 1; done
+	@echo "open reports/<student>/report.html"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) reports

@@ -1,0 +1,101 @@
+"""Fixtures for the framework's own tests."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import launcher
+
+TOY_SKELETON = '''
+def double(x):
+    """Return 2 * x. x: ndarray of any shape."""
+    # TODO: double the array
+    raise NotImplementedError
+'''
+
+TOY_REFERENCE = '''
+import numpy as np
+
+
+def double(x):
+    return 2 * np.asarray(x)
+'''
+
+TOY_PUBLIC = '''
+import numpy as np
+import pytest
+
+from grader.checks import assert_close
+
+
+@pytest.mark.points(1)
+def test_double_small(student):
+    """double doubles a small array"""
+    x = np.arange(3.0)
+    assert_close(student.double(x), 2 * x, func="double", case="x = arange(3)", rtol=0)
+'''
+
+TOY_HIDDEN = '''
+import numpy as np
+import pytest
+
+from grader.checks import assert_close
+
+
+@pytest.mark.points(2)
+@pytest.mark.tags("random")
+@pytest.mark.parametrize("n", [5, 7])
+def test_double_matches(student, reference, rng, n):
+    """double matches the reference"""
+    x = rng.standard_normal(n)
+    assert_close(student.double(x), reference.double(x), func="double", case=f"n={n}", rtol=1e-12)
+
+
+@pytest.mark.points(1)
+@pytest.mark.tags("speed")
+def test_double_speed(speed):
+    """double is about as fast as the reference"""
+    speed.compare("double", lambda rng: ((rng.standard_normal(20000),), {}), threshold=20, case="n=20000")
+
+
+@pytest.mark.points(1)
+def test_plain_assert_hides_source(student):
+    """a hidden test whose plain assert fails"""
+    secret_expected = 123456789
+    assert float(student.double(np.ones(1))[0]) == secret_expected
+'''
+
+
+@pytest.fixture(scope="session")
+def toy_course(tmp_path_factory) -> Path:
+    """A one-assignment course ("toy": double an array) to test the engine on its own."""
+    root = tmp_path_factory.mktemp("toycourse")
+    files = {
+        "assignments/toy/assignment.toml": 'title = "Toy"\nmodule = "toy"\norder = 1\nhidden_points = 6\n',
+        "assignments/toy/toy.py": TOY_SKELETON,
+        "assignments/toy/tests/test_toy_public.py": TOY_PUBLIC,
+        "solutions/toy/toy.py": TOY_REFERENCE,
+        "solutions/toy/tests/test_toy_hidden.py": TOY_HIDDEN,
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(textwrap.dedent(text).lstrip())
+    shutil.copytree(Path(__file__).resolve().parents[1] / "templates", root / "templates")
+    return root
+
+
+@pytest.fixture
+def module_dir(tmp_path):
+    """Write a student module from source: module_dir("conv", "def f(): ...") -> folder."""
+    def make(name: str, source: str) -> Path:
+        folder = tmp_path / f"mod-{name}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{name}.py").write_text(textwrap.dedent(source))
+        return folder
+    return make
+
+
+needs_bwrap = pytest.mark.skipif(not launcher.bubblewrap_works(), reason="bubblewrap is not usable here")

@@ -1,0 +1,137 @@
+"""The engine end to end on a one-function toy course: scores, feedback, reports, CLI, exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.course import find_course
+from grader.pipeline import GradeOptions, grade_submission
+from grader.reports import write_reports
+from grader.reports.results_json import results_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def graded(toy_course, tmp_path_factory):
+    """The toy reference, graded once, with a student print that tries to inject HTML."""
+    folder = tmp_path_factory.mktemp("printing")
+    (folder / "toy.py").write_text("import numpy as np\n"
+                                   "def double(x):\n    print('<script>alert(1)</script>')\n    return 2 * np.asarray(x)\n")
+    course = find_course(toy_course)
+    result = grade_submission(folder, course, options=GradeOptions())
+    out = tmp_path_factory.mktemp("out")
+    write_reports(result, out, course.templates)
+    return result, out
+
+
+def test_results_json_has_the_design_fields(graded):
+    result, out = graded
+    data = json.loads((out / "results.json").read_text())
+    assert set(data) >= {"score", "max_score", "execution_time", "tests", "assignments", "grader"}
+    assert data["score"] == 6 and data["max_score"] == 7  # all but the deliberately failing hidden test
+    for test in data["tests"]:
+        assert set(test) >= {"name", "number", "score", "max_score", "status", "visibility", "output", "tags"}
+        assert test["status"] in ("passed", "failed") and test["number"].startswith("toy.")
+    assert data["assignments"] == [{"name": "toy", "score": 6.0, "max_score": 7.0, "error": None,
+                                    "public_only": False, "hidden_points": None}]
+    assert data["grader"]["sandbox"] in ("bubblewrap", "basic") and data["grader"]["device"].startswith("cpu")
+    names = [t["name"] for t in data["tests"]]
+    assert "double matches the reference [5]" in names
+    speed = next(t for t in data["tests"] if "speed" in t["tags"])
+    assert re.search(r"ratio \d+\.\d \(allowed 20\)", speed["output"])
+
+
+def test_hidden_feedback_never_shows_test_source_or_student_output(graded):
+    result, out = graded
+    hidden = [t for t in result.tests if not t.public]
+    assert hidden and all(t.visibility == "after_due_date" for t in hidden)
+    failing = next(t for t in hidden if not t.passed)
+    for text in (failing.output, (out / "report.html").read_text(), (out / "report.md").read_text()):
+        assert "secret_expected" not in text and "123456789" not in text and "Traceback" not in text
+    assert all("<script>" not in t.output for t in hidden)  # student stdout only on public tests
+    public = next(t for t in result.tests if t.public)
+    assert "Your code printed" in public.output and "<script>alert(1)</script>" in public.output
+
+
+def test_html_report_is_self_contained_and_escaped(graded):
+    _, out = graded
+    html = (out / "report.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert not re.search(r"<(script|link)\b", html) and "http://" not in html and "https://" not in html
+    assert 'name="viewport"' in html and "Sandbox:" in html and "Device:" in html
+
+
+def test_check_reports_public_tests_only(toy_course):
+    done = run_cli("check", "toy", "--course", toy_course, "--path", toy_course / "solutions" / "toy")
+    assert done.returncode == 0, done.stderr
+    assert "public tests only" in done.stdout.lower() and "6 more points are in hidden tests" in done.stdout
+    skeleton = run_cli("check", "toy", "--course", toy_course)  # default: assignments/toy
+    assert skeleton.returncode == 1 and "NotImplementedError" in skeleton.stdout
+
+
+def test_grade_writes_reports_and_exits_zero_whatever_the_score(toy_course, tmp_path):
+    out = tmp_path / "rep"
+    done = run_cli("grade", toy_course / "assignments" / "toy", "--course", toy_course, "--out", out)
+    assert done.returncode == 0, done.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert data["score"] == 0 and data["max_score"] == 7
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["grade", "/no/such/submission"], "no such file or folder"),
+    (["grade", ".", "--assignment", "nope"], "unknown assignment 'nope'"),
+    (["check", "nope"], "unknown assignment"),
+    (["grade"], "required"),
+    (["frobnicate"], "invalid choice"),
+    (["grade", ".", "--sandbox", "docker"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(toy_course, args, message):
+    done = run_cli(*args, "--course", toy_course)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_no_course_here_is_exit_code_2(tmp_path):
+    done = run_cli("list", cwd=tmp_path)
+    assert done.returncode == 2 and "no course folder" in done.stderr
+
+
+def test_missing_file_and_syntax_error_become_assignment_errors(toy_course, tmp_path):
+    course = find_course(toy_course)
+    (tmp_path / "empty").mkdir()
+    missing = grade_submission(tmp_path / "empty", course).assignments[0]
+    assert missing.error == "missing file: toy.py is not in the submission" and missing.score == 0
+    assert missing.tests and not any(t.passed for t in missing.tests)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "toy.py").write_text("def double(x)\n    return x\n")
+    broken = grade_submission(tmp_path / "broken", course).assignments[0]
+    assert "SyntaxError" in broken.error and "line 1" in broken.error and broken.score == 0
+
+
+def test_validate_flags_a_reference_that_loses_points(toy_course):
+    done = run_cli("validate", "--course", toy_course)
+    assert done.returncode == 1 and "reference loses points" in done.stdout
+
+
+def test_list_shows_points(toy_course):
+    done = run_cli("list", "--course", toy_course)
+    assert done.returncode == 0 and "toy" in done.stdout
+
+
+def test_results_dict_round_trips_through_json(graded):
+    result, _ = graded
+    assert json.loads(json.dumps(results_dict(result)))["score"] == 6

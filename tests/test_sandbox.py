@@ -1,0 +1,157 @@
+"""The sandboxed child: what crosses back, and what happens when student code misbehaves."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from grader.sandbox import (SandboxConfig, StudentCrashed, StudentModule, StudentRaised, StudentTimeout,
+                            StudentUnavailable, resolve_mode)
+from grader.sandbox.launcher import Limits
+from tests.conftest import needs_bwrap
+
+
+@pytest.fixture
+def load(tmp_path, module_dir):
+    """load(source, **limits) -> a started StudentModule for module "sub" (closed after the test)."""
+    opened = []
+
+    def make(source: str, mode: str = "auto", hide: tuple[str, ...] = (), **limits) -> StudentModule:
+        config = SandboxConfig(mode=mode, limits=Limits(**limits), hide=hide)
+        work = tmp_path / f"ws{len(opened)}"
+        work.mkdir()
+        module = StudentModule(module_dir("sub", source), "sub", config, resolve_mode(config), work)
+        opened.append(module)
+        module.start()
+        return module
+    yield make
+    for module in opened:
+        module.close()
+
+
+def test_results_cross_as_plain_validated_data(load):
+    m = load("""
+        import numpy as np
+        class Rigged(np.ndarray):
+            def __eq__(self, other): return True
+        def f(x): return (x.view(Rigged), {"n": 3, "w": [np.ones(2, np.float32)]})
+        """)
+    arr, extra = m.f(np.arange(4.0))
+    assert type(arr) is np.ndarray and arr.tolist() == [0, 1, 2, 3]
+    assert extra["n"] == 3 and extra["w"][0].dtype == np.float32
+
+
+def test_student_exceptions_keep_their_builtin_type(load):
+    m = load("def f(x):\n    raise ValueError('bad geometry')\ndef g():\n    raise NotImplementedError\n")
+    with pytest.raises(ValueError) as info:
+        m.f(1)
+    assert isinstance(info.value, StudentRaised) and "bad geometry" in str(info.value) and "line 2" in str(info.value)
+    with pytest.raises(NotImplementedError):
+        m.g()
+
+
+def test_missing_function_is_an_attribute_error(load):
+    m = load("x = 1\n")
+    with pytest.raises(AttributeError, match="has no function nothing"):
+        m.nothing()
+
+
+def test_exit_during_a_call_fails_that_call_and_a_fresh_child_serves_the_next(load):
+    m = load("import os, sys\ndef die(): os._exit(0)\ndef leave(): sys.exit(0)\ndef ok(): return 5\n")
+    with pytest.raises(StudentCrashed, match="exited with code 0"):
+        m.die()
+    assert m.ok() == 5
+    with pytest.raises(StudentRaised, match="SystemExit"):
+        m.leave()  # sys.exit is an exception: caught in the child, reported, child stays
+    assert m.ok() == 5
+
+
+def test_infinite_loop_ignoring_signals_is_killed_and_not_called_again(load):
+    m = load("""
+        import signal
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        def spin():
+            while True:
+                pass
+        def ok(): return 1
+        """)
+    m.call_timeout = 1.0
+    started = time.monotonic()
+    with pytest.raises(StudentTimeout):
+        m.spin()
+    assert time.monotonic() - started < 5
+    with pytest.raises(StudentTimeout, match="not called again"):
+        m.spin()
+    assert m.ok() == 1
+
+
+def test_memory_bomb_hits_the_memory_limit(load):
+    m = load("import numpy as np\ndef bomb(): return np.ones((1 << 30,))\ndef ok(): return 2\n",
+             memory_bytes=1 << 30)
+    with pytest.raises((StudentRaised, StudentCrashed), match="MemoryError|killed"):
+        m.bomb()
+    assert m.ok() == 2
+
+
+def test_unsendable_result_is_reported(load):
+    m = load("import numpy as np\ndef f(): return np.array([object()])\ndef g(): return open\n")
+    with pytest.raises(Exception, match="not plain data"):
+        m.f()
+    with pytest.raises(Exception, match="not plain data"):
+        m.g()
+
+
+@pytest.mark.parametrize("source,match", [
+    ("import os\nos._exit(0)\n", "exited with code 0 while importing"),
+    ("import sys\nsys.exit(0)\n", "SystemExit"),
+    ("def f(:\n    pass\n", "SyntaxError.*line 1"),
+    ("raise RuntimeError('boom at import')\n", "RuntimeError: boom at import"),
+])
+def test_import_failures_make_the_module_unavailable(load, source, match):
+    with pytest.raises(StudentUnavailable, match=match):
+        load(source)
+
+
+def test_import_that_hangs_is_stopped(load):
+    started = time.monotonic()
+    with pytest.raises(StudentUnavailable, match="did not finish"):
+        load("while True:\n    pass\n", import_timeout=2.0)
+    assert time.monotonic() - started < 6
+
+
+def test_printed_output_is_captured_and_capped(load):
+    m = load("def f():\n    print('x' * 100000)\n    return 1\n", output_bytes=1000)
+    assert m.f() == 1
+    text = m.take_output()
+    assert text.startswith("x" * 100) and "more bytes of output not kept" in text and len(text) < 1200
+
+
+def test_environment_is_scrubbed(load, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "s3cret")
+    m = load("import os\ndef env(): return dict(os.environ)\n")
+    env = m.env()
+    assert "GRADER_SECRET_TOKEN" not in env and env["OMP_NUM_THREADS"] == "1"
+
+
+@needs_bwrap
+def test_bubblewrap_hides_the_course_and_the_network(load):
+    from pathlib import Path
+    course = str(Path(__file__).resolve().parents[1])
+    m = load(f"""
+        import os, socket
+        def read(): return open({course + '/pyproject.toml'!r}).read()
+        def listing(): return os.path.exists({course!r}) and os.listdir({course!r})
+        def connect():
+            s = socket.socket(); s.settimeout(2); s.connect(("1.1.1.1", 80)); return "connected"
+        def write_outside(): open("/usr/evil", "w").write("x")
+        """, mode="bubblewrap", hide=(course,))
+    with pytest.raises(StudentRaised, match="FileNotFoundError"):
+        m.read()
+    assert m.listing() in (False, [])  # absent inside, or an empty tmpfs over it
+    with pytest.raises(StudentRaised, match="OSError|Network|unreachable"):
+        m.connect()
+    with pytest.raises(StudentRaised, match="OSError|Read-only|PermissionError"):
+        m.write_outside()
