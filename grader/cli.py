@@ -58,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--assignment", action="append", metavar="NAME",
                        help="grade only this assignment (repeatable; default: all)")
 
+    batch = add("batch", "grade every submission in a folder (one student per entry), resumable")
+    batch.add_argument("submissions", type=Path, help="folder: each entry (folder, .zip, .tar.gz) is one student")
+    batch.add_argument("--out", type=Path, required=True, help="output folder: <student>/, gradebook.csv, summary.html")
+    batch.add_argument("--jobs", type=int, default=None, help="parallel workers (default: number of cores)")
+    batch.add_argument("--assignment", action="append", metavar="NAME", help="grade only this assignment (repeatable)")
+    batch.add_argument("--roster", type=Path, help="CSV of students (lists those who submitted nothing)")
+    batch.add_argument("--force", action="store_true", help="regrade students whose results are up to date")
+    batch.add_argument("--executor", choices=["local", "dask"], default="local",
+                       help="local process pool, or a Dask distributed cluster")
+    batch.add_argument("--scheduler", help="Dask scheduler address (with --executor dask), e.g. tcp://host:8786")
+
     validate = add("validate", "instructor check: references full, skeletons zero")
     validate.add_argument("name", nargs="?", help="one assignment (default: all)")
     return parser

@@ -35,6 +35,7 @@ class GradeOptions:
     device: str = "auto"               # "auto" | "cpu" | "gpu"
     seed: int = 20261126               # grading seed: fixes every test's random inputs
     memory_bytes: int = Limits.memory_bytes
+    keyword: str | None = None         # pytest -k expression: grade only the matching tests
     hide: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -83,7 +84,7 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, config: SandboxConfi
     plugin = GradingPlugin(spec, student, error, reference_child, options.seed,
                            None if public_only else spec.hidden_tests)
     try:
-        run_tests(spec, plugin, public_only)
+        run_tests(spec, plugin, public_only, options.keyword)
     finally:
         for module in (student, reference_child):
             if module is not None:
@@ -96,7 +97,7 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, config: SandboxConfi
                             seconds=time.perf_counter() - started)
 
 
-def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, public_only: bool) -> str:
+def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, public_only: bool, keyword: str | None = None) -> str:
     """Run the assignment's pytest tests in this process with `plugin`; return pytest's output."""
     paths = [str(spec.public_tests)] if spec.public_tests.is_dir() else []
     if not public_only:
@@ -106,6 +107,8 @@ def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, public_only: bool) ->
     args = [*paths, "-c", str(PYTEST_INI), "--rootdir", str(spec.folder.parent.parent),
             "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header",
             "-o", f"timeout={TEST_TIMEOUT}", "-o", "timeout_method=signal"]
+    if keyword:
+        args += ["-k", keyword]
     buffer = io.StringIO()
     fixtures.activate(plugin)
     try:

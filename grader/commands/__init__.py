@@ -11,6 +11,9 @@ from .common import CommandError
 
 def run_command(args: argparse.Namespace) -> int:
     from . import check, grade, listing, validate
+    if args.command == "batch":
+        from . import batch  # noqa: PLC0415  (pulls in the batch machinery only when asked)
+        return batch.run(args)
     verbs = {"list": listing.run, "check": check.run, "grade": grade.run, "validate": validate.run}
     try:
         return verbs[args.command](args)
