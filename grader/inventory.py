@@ -1,8 +1,6 @@
 """What an assignment's tests are worth, counted by collecting them (no student code runs)."""
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,8 +8,7 @@ import pytest
 
 from .course import AssignmentSpec
 from .testing.plugin import MARKERS
-
-PYTEST_INI = Path(__file__).with_name("testing") / "pytest.ini"
+from .testing.runner import run_pytest
 
 
 @dataclass(frozen=True)
@@ -44,9 +41,6 @@ def count_points(spec: AssignmentSpec) -> Points:
     paths = [str(p) for p in (spec.public_tests, spec.hidden_tests) if p.is_dir()]
     counter = _Counter(spec.hidden_tests)
     if paths:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            pytest.main([*paths, "--collect-only", "-q", "-c", str(PYTEST_INI), "-p", "no:cacheprovider",
-                         "--rootdir", str(spec.folder.parent.parent), "--import-mode=importlib"],
-                        plugins=[counter])
+        run_pytest(paths, spec.folder.parent.parent, [counter], ["--collect-only"])
     return Points(counter.points["public"], counter.points["hidden"],
                   counter.counts["public"], counter.counts["hidden"])

@@ -4,15 +4,11 @@ Nothing here renders or prints; the CLI and the batch runner decide what to show
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pytest
 
 from . import __version__
 from .course import AssignmentSpec, Course
@@ -23,8 +19,8 @@ from .sandbox import SandboxConfig, StudentModule, StudentUnavailable, resolve_m
 from .sandbox.launcher import Limits
 from .testing import fixtures
 from .testing.plugin import GradingPlugin
+from .testing.runner import run_pytest
 
-PYTEST_INI = Path(__file__).with_name("testing") / "pytest.ini"
 TEST_TIMEOUT = 300  # pytest-timeout backstop per test, seconds (student calls have their own limits)
 
 
@@ -104,19 +100,14 @@ def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, public_only: bool, ke
         paths.append(str(spec.hidden_tests))
     if not paths:
         return ""
-    args = [*paths, "-c", str(PYTEST_INI), "--rootdir", str(spec.folder.parent.parent),
-            "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "--no-header",
-            "-o", f"timeout={TEST_TIMEOUT}", "-o", "timeout_method=signal"]
+    extra = ["-o", f"timeout={TEST_TIMEOUT}", "-o", "timeout_method=signal"]
     if keyword:
-        args += ["-k", keyword]
-    buffer = io.StringIO()
+        extra += ["-k", keyword]
     fixtures.activate(plugin)
     try:
-        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-            pytest.main(args, plugins=[plugin, fixtures])
+        return run_pytest(paths, spec.folder.parent.parent, [plugin, fixtures], extra)
     finally:
         fixtures.activate(None)
-    return buffer.getvalue()
 
 
 __all__ = ["GradeOptions", "grade_submission", "run_tests", "TestResult"]

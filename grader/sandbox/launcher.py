@@ -11,6 +11,7 @@ reserves a huge virtual address space at initialisation, which an address-space 
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import resource
@@ -108,6 +109,7 @@ def _bwrap_argv(work: Path, runtime: Path, config: SandboxConfig) -> list[str]:
 def runtime_copy() -> Path:
     """A private copy of the child's runtime files (the sandbox mounts only this)."""
     folder = Path(tempfile.mkdtemp(prefix="grader-runtime-"))
+    atexit.register(shutil.rmtree, folder, True)
     for name in ("child.py", "wire.py"):
         shutil.copy(RUNTIME_SOURCE / name, folder / name)
     return folder

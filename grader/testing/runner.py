@@ -1,0 +1,36 @@
+"""Running pytest in this process for grading: our ini file, our plugins, nothing else."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+PYTEST_INI = Path(__file__).with_name("pytest.ini")
+
+
+@contextlib.contextmanager
+def _no_plugin_autoload():
+    """Load only the plugins grading needs (pytest-timeout, ours), not every installed one:
+    faster start, and no third-party plugin can change how assignment tests run."""
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+
+
+def run_pytest(paths: list[str], rootdir: Path, plugins: list, extra: list[str] = ()) -> str:
+    """Run pytest on `paths` with `plugins`; return what pytest printed (kept for debugging)."""
+    args = [*paths, "-c", str(PYTEST_INI), "--rootdir", str(rootdir), "-p", "no:cacheprovider",
+            "-p", "pytest_timeout", "--import-mode=importlib", "-q", "--no-header", *extra]
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), _no_plugin_autoload():
+        pytest.main(args, plugins=plugins)
+    return buffer.getvalue()
