@@ -48,13 +48,13 @@ def grade(submission: Path, assignments: list[str] | None = None, **options) -> 
     return results_dict(result)
 
 
-def tests_of(results: dict, assignment: str) -> list[dict]:
+def assignment_tests(results: dict, assignment: str) -> list[dict]:
     return [t for t in results["tests"] if t["number"].startswith(assignment + ".")]
 
 
 def lost(results: dict, assignment: str) -> list[dict]:
     """Tests of `assignment` that did not earn full points."""
-    return [t for t in tests_of(results, assignment) if t["score"] < t["max_score"]]
+    return [t for t in assignment_tests(results, assignment) if t["score"] < t["max_score"]]
 
 
 def assignment_score(results: dict, assignment: str) -> tuple[float, float]:

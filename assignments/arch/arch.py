@@ -95,6 +95,6 @@ def fc_to_conv(w_fc, b_fc, in_shape):
     Raises ValueError when in_shape is not three integers >= 1, w_fc is not
     (C*H*W, D), or b_fc is not (D,).
     """
-    xp = array_module(w_fc)
-    # TODO: rearrange the weights (no loops needed).
+    # TODO: check the shapes, then rearrange the weights (no loops needed; use
+    # xp = array_module(w_fc) for any array you create).
     raise NotImplementedError("fc_to_conv")

@@ -49,8 +49,7 @@ def maxpool_forward(x, size=2, stride=2):
     Vectorise: no Python loop over the output positions (k, l); a loop over the
     F*F offsets inside the window is fine.
     """
-    xp = array_module(x)
-    # TODO: implement the forward pass.
+    # TODO: implement the forward pass (xp = array_module(x) for any array you create).
     raise NotImplementedError("maxpool_forward")
 
 
@@ -73,6 +72,5 @@ def maxpool_backward(dz, x, size=2, stride=2):
 
     Vectorise as in maxpool_forward.
     """
-    xp = array_module(x)
-    # TODO: implement the backward pass.
+    # TODO: implement the backward pass (xp = array_module(x) for any array you create).
     raise NotImplementedError("maxpool_backward")
