@@ -94,3 +94,91 @@ def print_validate(rows) -> None:
                       f"{skeleton.score:g}/{skeleton.max_score:g}",
                       f"{reference.seconds + skeleton.seconds:.1f} s", verdict)
     out.print(table)
+
+
+# -- batch grading (grader batch) ---------------------------------------------------------------
+
+class BatchProgress:
+    """The progress bar of `grader batch`: done / total, failures so far, ETA; each refused or
+    failed student is printed above the bar as it happens. Quiet: nothing at all."""
+
+    FAILING = ("refused", "error")
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.failures = 0
+        self._bar = None
+        self._task = None
+
+    def start(self, total: int, kept: int, workers: int, executor: str) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+        if self.quiet:
+            return
+        where = f"{workers} local worker{'s' if workers != 1 else ''}" if executor == "local" else "Dask"
+        kept_note = f" ({kept} up to date, kept)" if kept else ""
+        out.print(Text(f"Grading {total} student{'s' if total != 1 else ''} on {where}{kept_note}"))
+        if not total:
+            return
+        self._bar = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("failures: {task.fields[failures]}"), TimeElapsedColumn(),
+                             TextColumn("ETA"), TimeRemainingColumn(), console=out)
+        self._task = self._bar.add_task("grading", total=total, failures=0)
+        self._bar.start()
+
+    def advance(self, row) -> None:
+        if row.status in self.FAILING:
+            self.failures += 1
+        if self._bar is None:
+            return
+        if row.status in self.FAILING:
+            self._bar.console.print(Text(f"✗ {row.entry.display}: {row.reason}", style="red"))
+        self._bar.update(self._task, advance=1, failures=self.failures)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def print_batch(report, quiet: bool = False, problem_rows: int = 15) -> None:
+    """The final table of `grader batch` (per-assignment statistics, problem students) and one
+    closing line; quiet: the closing line only."""
+    from collections import Counter
+    import statistics
+    counts = Counter(r.status for r in report.rows)
+    graded = [r for r in report.rows if r.status == "graded"]
+    if not quiet:
+        table = Table(title=f"Batch: {len(report.rows)} students")
+        for col in ("assignment", "max", "mean", "median", "min", "full marks"):
+            table.add_column(col, justify="left" if col == "assignment" else "right")
+        for name in report.assignments:
+            scores = [r.score(name) for r in graded]
+            scores = [s for s in scores if s is not None]
+            top = report.maxima.get(name, 0.0)
+            table.add_row(name, f"{top:g}",
+                          f"{statistics.fmean(scores):.1f}" if scores else "-",
+                          f"{statistics.median(scores):g}" if scores else "-",
+                          f"{min(scores):g}" if scores else "-",
+                          str(sum(s >= top for s in scores)) if scores and top else "-")
+        out.print(table)
+        problems = [r for r in report.rows if r.status in ("refused", "error") or (r.status == "graded" and r.reason)]
+        if problems:
+            listing = Table(title="Needs a look", show_lines=False)
+            for col in ("student", "status", "reason"):
+                listing.add_column(col)
+            for r in problems[:problem_rows]:
+                listing.add_row(Text(r.entry.display), _batch_status(r.status), Text(r.reason))
+            out.print(listing)
+            if len(problems) > problem_rows:
+                out.print(Text(f"… and {len(problems) - problem_rows} more (see {report.summary})", style="dim"))
+    line = (f"{len(report.rows)} students: {counts.get('graded', 0)} graded, {counts.get('refused', 0)} refused, "
+            f"{counts.get('error', 0)} grader errors, {counts.get('missing', 0)} without a submission "
+            f"({report.graded} done in this run, {report.kept} kept as up to date) · {report.seconds:.1f} s")
+    out.print(Text(line, style="bold"))
+    out.print(Text(f"gradebook: {report.gradebook} · summary: {report.summary}"))
+
+
+def _batch_status(status: str) -> Text:
+    style = {"graded": "green", "refused": "bold red", "error": "bold red"}.get(status, "dim")
+    return Text(status, style=style)

@@ -12,6 +12,7 @@ reserves a huge virtual address space at initialisation, which an address-space 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import functools
 import os
 import resource
@@ -164,10 +165,20 @@ def resolve_mode(config: SandboxConfig) -> str:
     return "basic"
 
 
+def _widen_pipe(fd: int) -> None:
+    """Ask for a 1 MiB pipe buffer (Linux): big arrays cross in far fewer context switches."""
+    try:
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except OSError:
+        pass
+
+
 def spawn(work: Path, module: str, config: SandboxConfig, mode: str) -> tuple[subprocess.Popen, int, int]:
     """Start the child for `module` in folder `work`; return (process, request fd, reply fd)."""
     req_read, req_write = os.pipe()
     rep_read, rep_write = os.pipe()
+    for fd in (req_write, rep_write):
+        _widen_pipe(fd)
     runtime = runtime_copy()
     if mode == "bubblewrap":
         prefix = _bwrap_argv(work, runtime, config)

@@ -1,0 +1,87 @@
+"""gradebook.csv: one row per student, ready for a spreadsheet or an LMS import.
+
+Columns: ``student``, the roster's extra columns (name, email, ...), ``folder`` (where the
+reports are), ``status``, one column per assignment (points), ``total``, ``max_total``,
+``reason``. Scores are 0 for a refused submission and for a student who submitted nothing,
+and empty for a grader error (so a failure of ours is never imported as a zero).
+
+Cells that hold text from students (ids, reasons quoting file names) are written so that a
+spreadsheet cannot read them as formulas (a leading ``= + - @`` gets a ``'`` in front).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..reports.render import atomic_write
+from .discovery import Entry
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+STATUSES = ("graded", "refused", "error", "missing")
+
+
+@dataclass
+class StudentRow:
+    """One student of the batch: their entry and their state record (None: nothing submitted)."""
+    entry: Entry
+    state: dict | None
+    fresh: bool = False                # graded (or refused) in this run, not kept from an earlier one
+
+    @property
+    def status(self) -> str:
+        return "missing" if self.state is None else self.state["status"]
+
+    @property
+    def reason(self) -> str:
+        if self.state is None:
+            return "no submission"
+        return "; ".join(part for part in (self.state.get("reason", ""), self.entry.note) if part)
+
+    def score(self, assignment: str) -> float | None:
+        """Points in `assignment`: None for a grader error, 0 when not graded."""
+        if self.status == "error":
+            return None
+        if self.state is None or self.status != "graded":
+            return 0.0
+        for a in self.state["assignments"]:
+            if a["name"] == assignment:
+                return float(a["score"])
+        return 0.0
+
+    def total(self, assignments: list[str]) -> float | None:
+        scores = [self.score(a) for a in assignments]
+        return None if any(s is None for s in scores) else sum(scores)
+
+
+def safe_cell(text: str) -> str:
+    """Text a spreadsheet shows as text (never evaluates as a formula)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def number_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+def gradebook_text(rows: list[StudentRow], assignments: list[str], maxima: dict[str, float],
+                   roster_columns: tuple[str, ...] = ()) -> str:
+    extra = [c for c in roster_columns if c != "student"]
+    header = ["student", *extra, "folder", "status", *assignments, "total", "max_total", "reason"]
+    max_total = sum(maxima.get(a, 0.0) for a in assignments)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        cells = [row.entry.display, *(row.entry.roster.get(c, "") for c in extra), row.entry.folder, row.status]
+        cells = [safe_cell(c) for c in cells]
+        cells += [number_cell(row.score(a)) for a in assignments]
+        cells += [number_cell(row.total(assignments)), number_cell(max_total), safe_cell(row.reason)]
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def write_gradebook(path: Path, rows: list[StudentRow], assignments: list[str], maxima: dict[str, float],
+                    roster_columns: tuple[str, ...] = ()) -> Path:
+    atomic_write(path, gradebook_text(rows, assignments, maxima, roster_columns))
+    return path

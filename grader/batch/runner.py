@@ -1,0 +1,161 @@
+"""Grade a class: discover the students, grade those not up to date, write everything under DIR.
+
+Each finished student is written at once (reports, then the state record), so killing the
+batch loses only the students in flight; the gradebook and the summary are written at the end
+from the state records of every student, whether graded in this run or kept from an earlier one.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..course import Course
+from ..inventory import count_points
+from ..pipeline import GradeOptions
+from .discovery import BatchInputError, Entry, apply_roster, discover, make_folders_unique, read_roster
+from .executors import make_executor
+from .fingerprint import entry_fingerprint, grading_key
+from .gradebook import StudentRow, write_gradebook
+from .store import Store, new_run_id
+from .summary import class_summary, write_summary
+from .worker import Job, Outcome, WorkerStats, one_line
+
+
+@dataclass
+class BatchSettings:
+    submissions: Path
+    out: Path
+    assignments: list[str] | None = None
+    options: GradeOptions = field(default_factory=GradeOptions)
+    jobs: int | None = None
+    executor: str = "local"            # "local" | "dask"
+    scheduler: str | None = None
+    roster: Path | None = None
+    force: bool = False
+
+
+@dataclass
+class BatchReport:
+    rows: list[StudentRow]
+    assignments: list[str]
+    maxima: dict[str, float]
+    graded: int                        # students graded (or refused) in this run
+    kept: int                          # students whose earlier results were up to date
+    seconds: float
+    executor: str
+    workers: int
+    gradebook: Path
+    summary: Path
+
+
+class Progress:
+    """What the runner tells whoever watches (the console): a no-op by default."""
+
+    def start(self, total: int, kept: int, workers: int, executor: str) -> None: ...
+
+    def advance(self, row: StudentRow) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_batch(settings: BatchSettings, course: Course, progress: Progress | None = None) -> BatchReport:
+    """Grade the batch described by `settings` (see the module docstring)."""
+    started = time.perf_counter()
+    progress = progress or Progress()
+    specs = course.select(settings.assignments)
+    names = [s.name for s in specs]
+    titles = [(s.name, s.title) for s in specs]
+    workers = settings.jobs if settings.jobs is not None else default_jobs()
+    if workers < 1:
+        raise BatchInputError(f"--jobs must be at least 1 (got {workers})")
+    if settings.scheduler and settings.executor != "dask":
+        raise BatchInputError("--scheduler needs --executor dask")
+    roster = read_roster(settings.roster) if settings.roster is not None else None
+    entries = apply_roster(discover(settings.submissions, settings.out), roster)
+    make_folders_unique(entries)
+    options = GradeOptions(**{**vars(settings.options),
+                              "hide": tuple(dict.fromkeys((*settings.options.hide,
+                                                           str(settings.submissions.resolve()),
+                                                           str(settings.out.resolve()))))})
+    key = grading_key(course, names, {"seed": options.seed, "sandbox": options.sandbox, "device": options.device})
+    executor = make_executor(settings.executor, workers, settings.scheduler)  # fails early without Dask
+    settings.out.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.out)
+    run_id = new_run_id()
+    with store.locked():
+        rows, jobs, pending = [], [], {}
+        for entry in entries:
+            row = StudentRow(entry, None)
+            rows.append(row)
+            if entry.path is None:
+                continue
+            try:
+                fingerprint = entry_fingerprint(entry.path)
+            except OSError as exc:
+                fingerprint, entry.refusal = "unreadable", f"unreadable entry: {one_line(exc.strerror or str(exc))}"
+            kept = None if settings.force else store.current(entry, fingerprint, key)
+            if kept is not None:
+                row.state = kept
+                continue
+            if entry.refusal:  # decided here, without a worker
+                outcome = Outcome(entry.student, entry.folder, "refused", entry.refusal, worker=WorkerStats())
+                row.state, row.fresh = store.save(entry, outcome, fingerprint, key, run_id, titles, course.templates), True
+                continue
+            pending[entry.folder] = (row, fingerprint)
+            jobs.append(Job(entry.student, entry.folder, str(entry.path.resolve()), str(course.root),
+                            tuple(names), options))
+        kept_count = sum(r.state is not None and not r.fresh for r in rows)
+        progress.start(len(jobs), kept_count, workers, executor.name)
+        try:
+            if jobs:
+                with executor:
+                    for outcome in executor.run(jobs):
+                        row, fingerprint = pending[outcome.folder]
+                        row.state = store.save(row.entry, outcome, fingerprint, key, run_id, titles,
+                                               course.templates)
+                        row.fresh = True
+                        progress.advance(row)
+        finally:
+            progress.finish()
+        maxima = assignment_maxima(rows, specs)
+        gradebook = write_gradebook(settings.out / "gradebook.csv", rows, names, maxima,
+                                    roster.columns if roster else ())
+        results = {r.entry.folder: store.results(r.entry.folder) or {} for r in rows if r.status == "graded"}
+        summary = class_summary(rows, results, titles, maxima, title=_batch_title(settings, course))
+        summary_path = write_summary(settings.out / "summary.html", summary, course.templates)
+    return BatchReport(rows=rows, assignments=names, maxima=maxima,
+                       graded=sum(r.fresh for r in rows), kept=kept_count,
+                       seconds=time.perf_counter() - started, executor=executor.name, workers=workers,
+                       gradebook=gradebook, summary=summary_path)
+
+
+def assignment_maxima(rows: list[StudentRow], specs) -> dict[str, float]:
+    """Points available per assignment: from a graded student, else by counting the tests."""
+    maxima: dict[str, float] = {}
+    for row in rows:
+        if row.status == "graded":
+            for a in row.state["assignments"]:
+                if not a.get("error") and a["max_score"] > maxima.get(a["name"], 0.0):
+                    maxima[a["name"]] = float(a["max_score"])
+    for spec in specs:
+        if spec.name not in maxima:
+            points = count_points(spec)
+            maxima[spec.name] = points.public + (points.hidden if spec.has_solution else 0.0)
+    return maxima
+
+
+def _batch_title(settings: BatchSettings, course: Course) -> str:
+    return f"{settings.submissions.resolve().name} ({course.root.name})"
+
+
+__all__ = ["BatchInputError", "BatchReport", "BatchSettings", "Entry", "Progress", "run_batch", "default_jobs"]
