@@ -155,3 +155,19 @@ def test_bubblewrap_hides_the_course_and_the_network(load):
         m.connect()
     with pytest.raises(StudentRaised, match="OSError|Read-only|PermissionError"):
         m.write_outside()
+
+
+def test_a_child_that_stops_reading_cannot_block_the_grader(load):
+    m = load("""
+        import sys, time
+        def sabotage():
+            sys.modules["wire"].read_frame = lambda *a, **k: time.sleep(1000)
+            return 1
+        def f(x): return 1
+        """)
+    assert m.sabotage() == 1
+    m.call_timeout = 1.0
+    started = time.monotonic()
+    with pytest.raises(StudentTimeout):
+        m.f(np.zeros(4 << 20))  # 32 MiB: far more than the pipe holds
+    assert time.monotonic() - started < 5

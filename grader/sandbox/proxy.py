@@ -37,6 +37,7 @@ class Child:
     def __init__(self, work: Path, module: str, config: launcher.SandboxConfig, mode: str):
         self.module, self.config = module, config
         self.process, self._req_fd, rep_fd = launcher.spawn(work, module, config, mode)
+        os.set_blocking(self._req_fd, False)
         self._replies: queue.Queue = queue.Queue()
         self._output = bytearray()
         self._output_dropped = 0
@@ -97,13 +98,22 @@ class Child:
             self.kill()
             raise StudentBadReply(f"the student process sent an unreadable reply ({exc})") from None
 
-    def send(self, message) -> int:
+    def send(self, message, timeout: float) -> int:
+        """Write one request; raise TimeoutError if the child stops reading for `timeout` s."""
         self._next_id += 1
-        data = wire.encode({**message, "id": self._next_id})
-        try:
-            os.write(self._req_fd, data) if len(data) < 65536 else _write_all(self._req_fd, data)
-        except (BrokenPipeError, OSError):
-            pass  # the child is gone; receive() reports how it ended
+        view = memoryview(wire.encode({**message, "id": self._next_id}))
+        deadline = time.monotonic() + timeout
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([], [self._req_fd], [], remaining)[1]:
+                self.kill()
+                raise TimeoutError
+            try:
+                view = view[os.write(self._req_fd, view):]
+            except BlockingIOError:
+                continue
+            except OSError:  # the child is gone; receive() reports how it ended
+                break
         return self._next_id
 
     def exit_description(self) -> str:
@@ -131,13 +141,6 @@ class Child:
             os.close(self._req_fd)
         except OSError:
             pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 class StudentModule:
@@ -207,9 +210,9 @@ class StudentModule:
         child = self._child if self._child is not None and self._child.alive else self.start()
         limit = self.call_timeout if timeout is None else timeout
         started = time.perf_counter()
-        child.send({"call": func, "args": list(args), "kwargs": dict(kwargs or {})})
         try:
-            reply = child.receive(limit)
+            child.send({"call": func, "args": list(args), "kwargs": dict(kwargs or {})}, limit)
+            reply = child.receive(max(limit - (time.perf_counter() - started), 0.001))
         except TimeoutError:
             self._child = None
             if timeout is None:  # an ordinary call hung: do not call this function again
