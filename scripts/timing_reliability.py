@@ -37,7 +37,7 @@ def run(folder: Path, assignment: str, runs: int, seed0: int) -> tuple[int, list
                                              GradeOptions(keyword="speed", seed=seed0 + k)))
         speed = [t for t in data["tests"] if "speed" in t["tags"]]
         passed += all(t["status"] == "passed" for t in speed)
-        ratios += [float(m) for t in speed for m in re.findall(r"ratio (\d+(?:\.\d+)?)", t["output"])]
+        ratios += [float(m) for t in speed for m in re.findall(r"ms, ratio (\d+(?:\.\d+)?)", t["output"])]
     return passed, ratios, time.perf_counter() - started
 
 
