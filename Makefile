@@ -8,9 +8,8 @@ BIN = $(VENV)/bin
 .PHONY: demo test install clean
 
 demo: install
-	@for s in examples/*/; do n=$$(basename $$s); \
-	  $(BIN)/grader grade $$s --out reports/$$n --quiet || exit 1; done
-	@echo "open reports/<student>/report.html"
+	$(BIN)/grader batch examples --out reports
+	@echo "open reports/summary.html and reports/<student>/report.html"
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -105,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         subs.mkdir()
         kinds = build_submissions(subs, args.assignment, args.count)
         print(f"{args.count} submissions of {args.assignment}: "
-              + ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds)) + f"; {os.cpu_count()} CPUs")
-        report: dict = {"assignment": args.assignment, "count": args.count, "cpus": os.cpu_count(), "runs": {}}
+              + ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds)) + f"; {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.1f} (other processes competing for the CPUs skew the speed-up)")
+        report: dict = {"assignment": args.assignment, "count": args.count, "cpus": os.cpu_count(),
+                        "load_before": round(os.getloadavg()[0], 2), "runs": {}}
         settings = [("jobs1", ["--jobs", "1"]), ("jobs2", ["--jobs", "2"])]
         if args.dask:
             settings.append(("dask2", ["--jobs", "2", "--executor", "dask"]))
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             differing = sorted(k for k in two["gradebook"] if dask["gradebook"].get(k) != two["gradebook"][k])
             print(f"Dask LocalCluster: same scores and test results as the local pool: {report['dask_equals_local']}"
                   + (f" (differs: {differing})" if differing else ""))
+        report["load_after"] = round(os.getloadavg()[0], 2)
+        print(f"load average now {report['load_after']:.1f}")
         totals = sorted(two["gradebook"].items())
         print("scores:", ", ".join(f"{k}={v[1]}" for k, v in totals))
         if args.json:

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -26,9 +27,11 @@ from hypothesis import strategies as st
 
 from grader.batch.discovery import (BatchInputError, Entry, apply_roster, discover, display_name, folder_name,
                                     is_safe_folder_name, make_folders_unique, read_roster, student_id)
-from grader.batch.fingerprint import entry_fingerprint
+from grader.batch.fingerprint import entry_fingerprint, grading_key
 from grader.batch.gradebook import StudentRow, gradebook_text
+from grader.batch.store import Store
 from grader.cli import main
+from grader.course import load_course
 from grader.intake import MAX_TOTAL_BYTES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,13 +64,13 @@ def write_zip(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-def write_tar(path: Path, members: dict[str, bytes], symlinks: dict[str, str] = {}) -> Path:
+def write_tar(path: Path, members: dict[str, bytes], symlinks: dict[str, str] | None = None) -> Path:
     with tarfile.open(path, "w:gz") as archive:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-        for name, target in symlinks.items():
+        for name, target in (symlinks or {}).items():
             info = tarfile.TarInfo(name)
             info.type, info.linkname = tarfile.SYMTYPE, target
             archive.addfile(info)
@@ -156,9 +159,10 @@ def test_discovery_refuses_links_special_files_and_duplicates(tmp_path):
 
 
 def test_folders_stay_unique_even_when_names_clash_by_case():
-    entries = [Entry("Alice", "Alice", None), Entry("alice", "alice", None), Entry("ALICE", "ALICE", None)]
-    make_folders_unique(entries)
-    assert [e.folder for e in entries] == ["Alice", "alice-2", "ALICE-3"]
+    entries = [Entry("Alice", "Alice", None), Entry("alice", "alice", None), Entry("ALICE", "ALICE", None),
+               Entry("subs", "subs", None)]
+    make_folders_unique(entries, reserved={"subs"})
+    assert [e.folder for e in entries] == ["Alice", "alice-2", "ALICE-3", "subs-2"]
 
 
 def test_roster_maps_names_and_lists_students_without_a_submission(tmp_path):
@@ -201,6 +205,20 @@ def test_fingerprint_follows_content_not_location(tmp_path):
     assert entry_fingerprint(a) == entry_fingerprint(write_folder(tmp_path / "c", "x = 1\n"))
 
 
+def test_grading_key_follows_tests_solutions_templates_and_seed(tmp_path, toy_course):
+    course_dir = tmp_path / "course"
+    shutil.copytree(toy_course, course_dir)
+    key = lambda seed=1: grading_key(load_course(course_dir), ["toy"], {"seed": seed})  # noqa: E731
+    first = key()
+    assert key() == first and key(seed=2) != first
+    for rel in ("solutions/toy/tests/test_toy_hidden.py", "solutions/toy/toy.py", "templates/report.html.j2"):
+        original = (course_dir / rel).read_text()
+        (course_dir / rel).write_text(original + "\n# edited\n")
+        assert key() != first, f"editing {rel} must regrade"
+        (course_dir / rel).write_text(original)
+    assert key() == first
+
+
 def test_gradebook_cells_cannot_become_spreadsheet_formulas():
     row = StudentRow(Entry("=HYPERLINK(\"http://x\")", "f", Path("x")),
                      {"status": "refused", "reason": "+1 refused", "assignments": []})
@@ -226,6 +244,14 @@ def test_unusable_input_exits_2_with_one_line(tmp_path, toy_course, capsys, args
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
+def test_two_batches_never_write_the_same_out_folder(tmp_path, toy_course, capsys):
+    write_folder(tmp_path / "subs" / "alice", "x = 1\n")
+    with Store(tmp_path / "out").locked():
+        code = main(["batch", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--course", str(toy_course)])
+    assert code == 2 and "another batch is writing" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "alice").exists()
+
+
 def test_dask_executor_without_dask_is_one_line_and_exit_2(tmp_path, toy_course, capsys, monkeypatch):
     write_folder(tmp_path / "subs" / "alice", "x = 1\n")
     monkeypatch.setitem(sys.modules, "distributed", None)   # import distributed -> ImportError
@@ -238,6 +264,7 @@ def test_dask_executor_without_dask_is_one_line_and_exit_2(tmp_path, toy_course,
 
 # -- end to end -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_adversarial_entries_become_rows_while_the_rest_grade(tmp_path, toy_course):
     src = toy_sources(toy_course)
     subs, out, outside = tmp_path / "subs", tmp_path / "out", tmp_path / "outside"
@@ -324,6 +351,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_loses_only_the_students_in_flight(tmp_path, toy_course):
     src = toy_sources(toy_course)
@@ -368,6 +396,7 @@ def test_sigkill_loses_only_the_students_in_flight(tmp_path, toy_course):
     assert all(s["run_id"] not in rerun_ids | first_ids for s in states(out).values()), "--force regrades everyone"
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_the_same_scores_as_the_local_pool(tmp_path, toy_course):
     pytest.importorskip("distributed")
     src = toy_sources(toy_course)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"))
                  if p and os.access(p, os.X_OK)), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -44,7 +44,8 @@ def test_the_console_check_catches_a_script_error(tmp_path):
 
 def test_summary_and_report_render_without_errors(tmp_path, toy_course):
     subs, out = tmp_path / "subs", tmp_path / "out"
-    for name, source in (("alice", toy_course / "solutions/toy/toy.py"), ("bob", toy_course / "assignments/toy/toy.py")):
+    for name, source in (("alice", toy_course / "solutions/toy/toy.py"),
+                         ("bob", toy_course / "assignments/toy/toy.py")):
         (subs / name).mkdir(parents=True)
         shutil.copy(source, subs / name / "toy.py")
     with zipfile.ZipFile(subs / "mallory.zip", "w") as archive:
@@ -66,4 +67,5 @@ def test_summary_and_report_render_without_errors(tmp_path, toy_course):
     dom, console = dump_dom(out / "alice" / "report.html", tmp_path / "profile2")
     assert console == [], f"report.html wrote to the console: {console}"
     assert "Grading report: alice" in dom and "double doubles a small array" in dom and "passed" in dom
-    assert not re.search(r"<(script|link|iframe)\b|\s(src|href)=\"(https?:)?//", dom), "report.html is not self-contained"
+    external = re.search(r"<(script|link|iframe)\b|\s(src|href)=\"(https?:)?//", dom)
+    assert not external, f"report.html is not self-contained: {external.group(0)}"

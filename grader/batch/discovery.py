@@ -155,7 +155,7 @@ def read_roster(path: Path) -> Roster:
     if len(set(lowered)) != len(lowered):
         raise BatchInputError(f"roster {path}: a column name appears twice")
     rename = {orig: low if low in (ROSTER_ID_COLUMN, ROSTER_ENTRY_COLUMN) else new
-              for orig, new, low in zip(reader.fieldnames or [], fields, lowered)}
+              for orig, new, low in zip(reader.fieldnames or [], fields, lowered, strict=True)}
     rows, seen = [], set()
     for number, raw in enumerate(raw_rows, start=2):
         if None in raw:
@@ -207,10 +207,10 @@ def apply_roster(entries: list[Entry], roster: Roster | None) -> list[Entry]:
     return result
 
 
-def make_folders_unique(entries: list[Entry]) -> None:
-    """Give later entries whose folder name clashes with an earlier one (ignoring case, as some
-    file systems do) a numbered folder instead: ``name-2``, ``name-3``..."""
-    taken: set[str] = set()
+def make_folders_unique(entries: list[Entry], reserved: set[str] = frozenset()) -> None:
+    """Give later entries whose folder name clashes with an earlier one or with a `reserved`
+    name (ignoring case, as some file systems do) a numbered folder instead: ``name-2``..."""
+    taken: set[str] = {name.casefold() for name in reserved}
     for e in entries:
         name, n = e.folder, 1
         while name.casefold() in taken:

@@ -4,9 +4,11 @@ A student is up to date when both hashes match the ones stored with their result
 - the entry's fingerprint: its bytes (an archive) or its file tree (a folder: names, kinds,
   contents; links by their target text, never followed; special files by kind only, never
   opened);
-- the grading key: grader version and source, the selected assignments' public and hidden
-  tests, skeletons and reference solutions, the report templates, and the options that change
-  a result (assignments, seed, sandbox, device).
+- the grading key: grader version and the source of the modules that decide a result
+  (everything in the package but the command line, the console and this batch package, so a
+  cosmetic change there regrades nobody), the selected assignments' public and hidden tests,
+  skeletons and reference solutions, the report templates, and the options that change a
+  result (assignments, seed, sandbox, device).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from ..reports.render import PACKAGE_TEMPLATES
 
 CHUNK = 1 << 20
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache"}
+PRESENTATION_ONLY = {"batch", "commands", "cli.py", "console.py", "__main__.py"}  # top level of the package
 
 
 def _hash_file(path: Path, digest) -> None:
@@ -30,10 +33,13 @@ def _hash_file(path: Path, digest) -> None:
             digest.update(chunk)
 
 
-def _hash_tree(root: Path, digest) -> None:
-    """Feed `root`'s tree into `digest`, in a fixed order, without following links."""
+def _hash_tree(root: Path, digest, exclude: frozenset[str] = frozenset()) -> None:
+    """Feed `root`'s tree into `digest`, in a fixed order, without following links
+    (`exclude`: names skipped at the top level)."""
     for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        top = folder == str(root)
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not (top and d in exclude))
+        files = [f for f in files if not (top and f in exclude)]
         rel_folder = os.path.relpath(folder, root)
         for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]):
             path = Path(folder, name)
@@ -84,5 +90,5 @@ def grading_key(course: Course, assignments: list[str], options: dict) -> str:
     for label, folder in folders:
         digest.update(b"\0folder\0" + label.encode())
         if folder.is_dir():
-            _hash_tree(folder, digest)
+            _hash_tree(folder, digest, frozenset(PRESENTATION_ONLY) if label == "grader" else frozenset())
     return digest.hexdigest()

@@ -67,7 +67,9 @@ def number_cell(value: float | None) -> str:
 def gradebook_text(rows: list[StudentRow], assignments: list[str], maxima: dict[str, float],
                    roster_columns: tuple[str, ...] = ()) -> str:
     extra = [c for c in roster_columns if c != "student"]
-    header = ["student", *extra, "folder", "status", *assignments, "total", "max_total", "reason"]
+    ours = {"student", "folder", "status", "total", "max_total", "reason", *assignments}
+    header = ["student", *(f"roster {c}" if c in ours else c for c in extra), "folder", "status", *assignments,
+              "total", "max_total", "reason"]
     max_total = sum(maxima.get(a, 0.0) for a in assignments)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

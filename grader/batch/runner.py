@@ -10,7 +10,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..course import Course
 from ..inventory import count_points
@@ -82,7 +81,7 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
         raise BatchInputError("--scheduler needs --executor dask")
     roster = read_roster(settings.roster) if settings.roster is not None else None
     entries = apply_roster(discover(settings.submissions, settings.out), roster)
-    make_folders_unique(entries)
+    make_folders_unique(entries, reserved_names(settings.submissions, settings.out))
     options = GradeOptions(**{**vars(settings.options),
                               "hide": tuple(dict.fromkeys((*settings.options.hide,
                                                            str(settings.submissions.resolve()),
@@ -93,30 +92,33 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
     store = Store(settings.out)
     run_id = new_run_id()
     with store.locked():
-        rows, jobs, pending = [], [], {}
-        for entry in entries:
-            row = StudentRow(entry, None)
-            rows.append(row)
+        rows, pending = [StudentRow(entry, None) for entry in entries], {}
+        refused_here = []
+        for row in rows:
+            entry = row.entry
             if entry.path is None:
                 continue
             try:
                 fingerprint = entry_fingerprint(entry.path)
             except OSError as exc:
                 fingerprint, entry.refusal = "unreadable", f"unreadable entry: {one_line(exc.strerror or str(exc))}"
-            kept = None if settings.force else store.current(entry, fingerprint, key)
-            if kept is not None:
-                row.state = kept
+            row.state = None if settings.force else store.current(entry, fingerprint, key)
+            if row.state is not None:
                 continue
             if entry.refusal:  # decided here, without a worker
                 outcome = Outcome(entry.student, entry.folder, "refused", entry.refusal, worker=WorkerStats())
-                row.state, row.fresh = store.save(entry, outcome, fingerprint, key, run_id, titles, course.templates), True
-                continue
-            pending[entry.folder] = (row, fingerprint)
-            jobs.append(Job(entry.student, entry.folder, str(entry.path.resolve()), str(course.root),
-                            tuple(names), options))
+                row.state = store.save(entry, outcome, fingerprint, key, run_id, titles, course.templates)
+                row.fresh = True
+                refused_here.append(row)
+            else:
+                pending[entry.folder] = (row, fingerprint)
+        jobs = [Job(row.entry.student, folder, str(row.entry.path.resolve()), str(course.root), tuple(names), options)
+                for folder, (row, _) in pending.items()]
         kept_count = sum(r.state is not None and not r.fresh for r in rows)
-        progress.start(len(jobs), kept_count, workers, executor.name)
+        progress.start(len(jobs) + len(refused_here), kept_count, workers, executor.name)
         try:
+            for row in refused_here:
+                progress.advance(row)
             if jobs:
                 with executor:
                     for outcome in executor.run(jobs):
@@ -137,6 +139,15 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
                        graded=sum(r.fresh for r in rows), kept=kept_count,
                        seconds=time.perf_counter() - started, executor=executor.name, workers=workers,
                        gradebook=gradebook, summary=summary_path)
+
+
+def reserved_names(submissions: Path, out: Path) -> set[str]:
+    """Names under `out` no student folder may take: the top of the submissions folder when it
+    lies inside `out` (reports must never land among the submissions)."""
+    try:
+        return {submissions.resolve().relative_to(out.resolve()).parts[0]}
+    except (ValueError, IndexError):
+        return set()
 
 
 def assignment_maxima(rows: list[StudentRow], specs) -> dict[str, float]:

@@ -44,7 +44,9 @@ class Store:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise BatchInputError(f"another batch is writing to {self.out}; wait for it or use another --out") from None
+                raise BatchInputError(f"another batch is writing to {self.out}; "
+                                      "wait for it or use another --out") from None
+            _remove_stale_temporaries(self.state_dir)
             yield self
         finally:
             handle.close()
@@ -73,6 +75,7 @@ class Store:
         """Write the student's reports, then their state record; return the record."""
         result = outcome.result or _not_graded(entry, outcome, assignments)
         result.submission = entry.display
+        _remove_stale_temporaries(self.out / entry.folder)
         write_reports(result, self.out / entry.folder, template_dir)
         state = {
             "state_version": STATE_VERSION,
@@ -113,6 +116,15 @@ def _not_graded(entry: Entry, outcome: Outcome, assignments: list[tuple[str, str
                          assignments=[AssignmentResult(name=n, title=t, tests=[], error=outcome.reason)
                                       for n, t in assignments],
                          sandbox="not run", device="not run", version=__version__, seconds=outcome.seconds)
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete what an atomic write killed halfway left behind (``.name.XXXX`` files); only
+    called while this batch holds DIR's lock, so no live write is touched."""
+    if folder.is_dir():
+        for path in folder.glob(".*.*"):
+            if path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
 
 
 def new_run_id() -> str:

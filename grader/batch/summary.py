@@ -90,7 +90,7 @@ class ClassSummary:
 
 def histogram_svg(title: str, scores: list[float], max_score: float, bins: int = HISTOGRAM_BINS) -> str:
     """A bar chart of `scores` in `bins` equal bins of [0, max_score] (the top bin includes max)."""
-    width, height, left, right, top, bottom = 520, 220, 40, 24, 28, 40
+    width, height, left, right, top, bottom = 520, 226, 40, 24, 36, 40
     counts = [0] * bins
     for s in scores:
         k = int(bins * s / max_score) if max_score > 0 else 0

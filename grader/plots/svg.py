@@ -15,15 +15,23 @@ _COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#
 _DASHES = ("", "6 4", "2 3", "10 3 2 3")
 
 _MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_TOP, _MARGIN_BOTTOM = 64, 16, 52, 44
+_LEGEND_Y = 36
 
 
-def _text(value: object) -> str:
+def _format(value: object) -> str:
+    """Attribute text: numbers with at most 2 decimals (ample for a picture), the rest escaped."""
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
     return escape(str(value), quote=True)
 
 
-def _number(value: float) -> str:
-    """Short coordinate text: 2 decimals are ample for a picture."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def _element(tag: str, text: str | None = None, **attributes: object) -> str:
+    """One SVG element; attribute names use _ for - (stroke_width -> stroke-width)."""
+    attrs = "".join(f' {name.replace("_", "-")}="{_format(value)}"' for name, value in attributes.items()
+                    if value is not None)
+    if text is None:
+        return f"<{tag}{attrs}/>"
+    return f"<{tag}{attrs}>{escape(str(text), quote=True)}</{tag}>"
 
 
 def _finite(value: object, log: bool) -> float | None:
@@ -46,36 +54,50 @@ def _nice_step(span: float, target_ticks: int) -> float:
 
 
 def _linear_ticks(low: float, high: float, target_ticks: int = 5) -> tuple[float, float, list[float]]:
+    """Axis range rounded out to a 'nice' step (1, 2, 2.5 or 5 times a power of 10) and its ticks."""
     if high <= low:
         pad = abs(low) * 0.1 or 1.0
         low, high = low - pad, high + pad
     step = _nice_step(high - low, target_ticks)
     start = math.floor(low / step) * step
     stop = math.ceil(high / step) * step
-    ticks = []
-    k = 0
-    while start + k * step <= stop + step * 1e-9:
-        ticks.append(start + k * step)
-        k += 1
-    return start, stop, ticks
+    count = int(round((stop - start) / step))
+    return start, stop, [start + k * step for k in range(count + 1)]
 
 
 def _log_ticks(low: float, high: float, max_ticks: int = 8) -> tuple[float, float, list[float]]:
-    """Axis range in log10 units (whole decades) and tick positions (log10 values)."""
+    """Axis range in log10 units (whole decades) and tick positions (log10 values): every
+    decade (every k-th when there are many), plus 2x and 5x when the range is at most two
+    decades."""
     lo = math.floor(math.log10(low))
     hi = math.ceil(math.log10(high))
     if hi == lo:
         hi = lo + 1
     every = max(1, math.ceil((hi - lo) / max_ticks))
-    return float(lo), float(hi), [float(k) for k in range(int(lo), int(hi) + 1, every)]
+    hi = lo + every * math.ceil((hi - lo) / every)
+    ticks = [float(k) for k in range(lo, hi + 1, every)]
+    if hi - lo <= 2:
+        ticks += [k + math.log10(m) for k in range(lo, hi) for m in (2, 5)]
+    return float(lo), float(hi), sorted(ticks)
+
+
+def _log_label(exponent: float) -> str:
+    """Label of the tick at 10**exponent: plain decimals from 0.001 to 1000, else 1e-6 style."""
+    value = 10.0 ** exponent
+    if 1e-3 <= value <= 1e3:
+        return f"{value:.6g}"
+    power = math.floor(exponent + 1e-9)
+    return f"{round(value / 10.0 ** power)}e{power}"
 
 
 def _linear_label(value: float, step: float) -> str:
-    if value == 0:
+    if abs(value) < step * 1e-9:
         return "0"
     if abs(value) >= 1e4 or abs(value) < 1e-3:
         return f"{value:.3g}"
-    decimals = max(0, -math.floor(math.log10(step)) + (1 if step / 10 ** math.floor(math.log10(step)) == 2.5 else 0))
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    if round(step / 10.0 ** math.floor(math.log10(step) + 1e-9), 6) == 2.5:
+        decimals += 1
     return f"{value:.{decimals}f}"
 
 
@@ -93,11 +115,11 @@ def line_chart(series: Mapping[str, Sequence[float]], *, title: str, x_label: st
     - width, height: size of the picture in pixels.
 
     Returns a standalone `<svg>` element (with a <title> for screen readers) that can be
-    written to a .svg file or inlined in HTML.
+    written to a .svg file or inlined in HTML. Raises ValueError when x_values is shorter
+    than a series.
     """
     names = list(series)
-    lengths = [len(series[name]) for name in names]
-    n_points = max(lengths, default=0)
+    n_points = max((len(series[name]) for name in names), default=0)
     xs = [float(v) for v in x_values] if x_values is not None else [float(i + 1) for i in range(n_points)]
     if len(xs) < n_points:
         raise ValueError(f"line_chart: {len(xs)} x values for series of up to {n_points} points")
@@ -106,86 +128,76 @@ def line_chart(series: Mapping[str, Sequence[float]], *, title: str, x_label: st
     ys = [y for pts in points.values() for _, y in pts if y is not None]
     used_x = [x for pts in points.values() for x, y in pts if y is not None] or xs or [0.0, 1.0]
 
-    plot_left, plot_right = _MARGIN_LEFT, width - _MARGIN_RIGHT
-    plot_top, plot_bottom = _MARGIN_TOP, height - _MARGIN_BOTTOM
+    left, right = _MARGIN_LEFT, width - _MARGIN_RIGHT
+    top, bottom = _MARGIN_TOP, height - _MARGIN_BOTTOM
+    mid_x, mid_y = (left + right) / 2, (top + bottom) / 2
 
     x_low, x_high, x_ticks = _linear_ticks(min(used_x), max(used_x), target_ticks=min(10, max(1, len(xs) - 1)))
-    if ys:
-        if log_y:
-            y_low, y_high, y_ticks = _log_ticks(min(ys), max(ys))
-        else:
-            y_low, y_high, y_ticks = _linear_ticks(min(ys), max(ys))
+    if not ys:
+        y_low, y_high, y_ticks = 0.0, 1.0, [0.0, 1.0]
+    elif log_y:
+        y_low, y_high, y_ticks = _log_ticks(min(ys), max(ys))
     else:
-        y_low, y_high, y_ticks = (0.0, 1.0, [0.0, 1.0])
+        y_low, y_high, y_ticks = _linear_ticks(min(ys), max(ys))
 
-    def to_px_x(x: float) -> float:
-        return plot_left + (x - x_low) / (x_high - x_low) * (plot_right - plot_left)
+    def px_x(x: float) -> float:
+        return left + (x - x_low) / (x_high - x_low) * (right - left)
 
-    def to_px_y(y: float) -> float:
-        value = math.log10(y) if log_y else y
-        return plot_bottom - (value - y_low) / (y_high - y_low) * (plot_bottom - plot_top)
+    def px_y(axis_value: float) -> float:
+        """Pixel row of a value in axis units (log10 of y on a log axis)."""
+        return bottom - (axis_value - y_low) / (y_high - y_low) * (bottom - top)
 
-    out: list[str] = [
+    out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="11">',
-        f"<title>{_text(title)}</title>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="14" font-weight="bold">{_text(title)}</text>',
+        _element("title", title),
+        _element("rect", x=0, y=0, width=width, height=height, fill="#ffffff"),
+        _element("text", title, x=width / 2, y=18.0, text_anchor="middle", font_size=14, font_weight="bold"),
     ]
 
-    # Grid, ticks and tick labels.
+    # Grid lines with y tick labels, x ticks with labels, the frame, the axis labels.
     y_step = (y_ticks[1] - y_ticks[0]) if len(y_ticks) > 1 else 1.0
     for t in y_ticks:
-        py = plot_bottom - (t - y_low) / (y_high - y_low) * (plot_bottom - plot_top)
-        label = f"1e{int(t)}" if log_y else _linear_label(t, y_step)
-        out.append(f'<line x1="{plot_left}" y1="{_number(py)}" x2="{plot_right}" y2="{_number(py)}" stroke="#e0e0e0"/>')
-        out.append(f'<text x="{plot_left - 6}" y="{_number(py + 4)}" text-anchor="end">{_text(label)}</text>')
+        py = px_y(t)
+        out.append(_element("line", x1=left, y1=py, x2=right, y2=py, stroke="#e0e0e0"))
+        label = _log_label(t) if log_y else _linear_label(t, y_step)
+        out.append(_element("text", label, x=left - 6, y=py + 4, text_anchor="end"))
     x_step = (x_ticks[1] - x_ticks[0]) if len(x_ticks) > 1 else 1.0
     for t in x_ticks:
-        px = to_px_x(t)
-        out.append(f'<line x1="{_number(px)}" y1="{plot_bottom}" x2="{_number(px)}" y2="{plot_bottom + 4}" stroke="#444444"/>')
-        out.append(f'<text x="{_number(px)}" y="{plot_bottom + 16}" text-anchor="middle">{_text(_linear_label(t, x_step))}</text>')
-    out.append(f'<rect x="{plot_left}" y="{plot_top}" width="{plot_right - plot_left}" '
-               f'height="{plot_bottom - plot_top}" fill="none" stroke="#444444"/>')
+        px = px_x(t)
+        out.append(_element("line", x1=px, y1=bottom, x2=px, y2=bottom + 4, stroke="#444444"))
+        out.append(_element("text", _linear_label(t, x_step), x=px, y=bottom + 16, text_anchor="middle"))
+    out.append(_element("rect", x=left, y=top, width=right - left, height=bottom - top, fill="none",
+                        stroke="#444444"))
+    out.append(_element("text", x_label, x=mid_x, y=height - 8, text_anchor="middle"))
+    out.append(_element("text", y_label + (" (log scale)" if log_y else ""), x=14, y=mid_y, text_anchor="middle",
+                        transform=f"rotate(-90 14 {mid_y:.1f})"))
 
-    # Axis labels.
-    out.append(f'<text x="{(plot_left + plot_right) / 2:.1f}" y="{height - 8}" text-anchor="middle">{_text(x_label)}</text>')
-    mid_y = (plot_top + plot_bottom) / 2
-    out.append(f'<text x="14" y="{mid_y:.1f}" text-anchor="middle" transform="rotate(-90 14 {mid_y:.1f})">'
-               f"{_text(y_label + (' (log scale)' if log_y else ''))}</text>")
-
-    # Lines: one polyline per unbroken run of drawable points, plus a marker per point.
+    # Lines: one polyline per unbroken run of drawable points, plus a marker per point;
+    # the legend along the top, under the title.
+    legend_x = left
     for k, name in enumerate(names):
-        colour = _COLOURS[k % len(_COLOURS)]
-        dash = _DASHES[k % len(_DASHES)]
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        style = {"stroke": _COLOURS[k % len(_COLOURS)], "stroke_width": 2,
+                 "stroke_dasharray": _DASHES[k % len(_DASHES)] or None}
         runs: list[list[tuple[float, float]]] = [[]]
         for x, y in points[name]:
             if y is None:
                 runs.append([])
             else:
-                runs[-1].append((to_px_x(x), to_px_y(y)))
-        out.append(f'<g><title>{_text(name)}</title>')
+                runs[-1].append((px_x(x), px_y(math.log10(y) if log_y else y)))
+        out.append("<g>" + _element("title", name))
         for run in runs:
             if len(run) > 1:
-                coords = " ".join(f"{_number(px)},{_number(py)}" for px, py in run)
-                out.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}/>')
-            for px, py in run:
-                out.append(f'<circle cx="{_number(px)}" cy="{_number(py)}" r="2.5" fill="{colour}"/>')
+                coords = " ".join(f"{_format(px)},{_format(py)}" for px, py in run)
+                out.append(_element("polyline", points=coords, fill="none", **style))
+            out.extend(_element("circle", cx=px, cy=py, r=2.5, fill=style["stroke"]) for px, py in run)
         out.append("</g>")
-
-    # Legend along the top, under the title.
-    legend_x = plot_left
-    for k, name in enumerate(names):
-        colour = _COLOURS[k % len(_COLOURS)]
-        dash = _DASHES[k % len(_DASHES)]
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<line x1="{legend_x}" y1="36" x2="{legend_x + 24}" y2="36" stroke="{colour}" stroke-width="2"{dash_attr}/>')
-        out.append(f'<text x="{legend_x + 30}" y="40">{_text(name)}</text>')
+        out.append(_element("line", x1=legend_x, y1=_LEGEND_Y, x2=legend_x + 24, y2=_LEGEND_Y, **style))
+        out.append(_element("text", name, x=legend_x + 30, y=_LEGEND_Y + 4))
         legend_x += 30 + 7 * len(str(name)) + 24
 
     if not ys:
-        out.append(f'<text x="{(plot_left + plot_right) / 2:.1f}" y="{mid_y:.1f}" text-anchor="middle" '
-                   f'fill="#888888">no drawable values{" (log scale needs values > 0)" if log_y else ""}</text>')
+        note = "no drawable values" + (" (log scale needs values > 0)" if log_y else "")
+        out.append(_element("text", note, x=mid_x, y=mid_y, text_anchor="middle", fill="#888888"))
     out.append("</svg>")
     return "\n".join(out)

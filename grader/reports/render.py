@@ -28,10 +28,17 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are for sharing
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -16,16 +16,18 @@ ACTIVATIONS = ("sigmoid", "linear")
 
 
 def array_module(x):
-    """Return cupy if `x` is a cupy array, else numpy."""
-    try:
-        import cupy
-    except ImportError:
-        return np
-    return cupy if isinstance(x, cupy.ndarray) else np
+    """Return the array module of `x`: cupy for a cupy array, numpy otherwise."""
+    if type(x).__module__.split(".")[0] == "cupy":
+        try:
+            import cupy
+            return cupy
+        except ImportError:
+            pass
+    return np
 
 
-def _generator(rng):
-    """An int seed or a numpy Generator -> numpy Generator."""
+def as_generator(rng):
+    """Return a numpy Generator for `rng` (an int seed, None or a Generator, used as is)."""
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)
@@ -38,7 +40,7 @@ def _check_kind(name, value):
 
 def _apply(kind, a, xp):
     if kind == "sigmoid":
-        return 1.0 / (1.0 + xp.exp(-a))
+        return xp.exp(-xp.logaddexp(0.0, -a))  # 1 / (1 + exp(-a)) without overflow
     return a
 
 
@@ -67,7 +69,7 @@ def ae_init(n_in, n_hidden, rng, tied=True):
     for name, n in (("n_in", n_in), ("n_hidden", n_hidden)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
             raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    gen = _generator(rng)
+    gen = as_generator(rng)
     bound = np.sqrt(6.0 / (n_in + n_hidden))
     params = {
         "W": gen.uniform(-bound, bound, size=(n_in, n_hidden)),
@@ -168,11 +170,11 @@ def corrupt(x, level, rng):
     if not 0.0 <= level <= 1.0:
         raise ValueError(f"level must be in [0, 1], got {level!r}")
     xp = array_module(x)
-    keep = _generator(rng).random(x.shape) >= level
+    keep = as_generator(rng).random(x.shape) >= level
     return x * xp.asarray(keep, dtype=x.dtype)
 
 
-def train_ae(X, n_hidden, rng, *, epochs=30, batch_size=32, lr=0.1, momentum=0.9,
+def train_ae(X, n_hidden, rng, *, epochs=20, batch_size=50, lr=0.1, momentum=0.9,
              noise=0.0, tied=True, activation="sigmoid", decoder="linear"):
     """Train an autoencoder on X by minibatch gradient descent with momentum.
 
@@ -203,7 +205,7 @@ def train_ae(X, n_hidden, rng, *, epochs=30, batch_size=32, lr=0.1, momentum=0.9
     _check_kind("activation", activation)
     _check_kind("decoder", decoder)
     xp = array_module(X)
-    gen = _generator(rng)
+    gen = as_generator(rng)
     params = {k: xp.asarray(v) for k, v in ae_init(X.shape[1], n_hidden, gen, tied).items()}
     velocity = {k: xp.zeros_like(v) for k, v in params.items()}
     n = X.shape[0]
@@ -238,7 +240,7 @@ def pretrain_stack(X, sizes, rng, **train_kwargs):
     if len(sizes) == 0:
         raise ValueError("sizes must name at least one layer")
     train_kwargs = dict(train_kwargs, activation="sigmoid")
-    gen = _generator(rng)
+    gen = as_generator(rng)
     stack = []
     codes = X
     for size in sizes:
@@ -259,7 +261,7 @@ def _check_model(X, model):
         raise ValueError(f"X must have shape (N, {model[0]['W'].shape[0]}), got {X.shape}")
 
 
-def classifier_scores(model, X):
+def _classifier_scores(model, X):
     """Class scores of a fine-tuned model: sigmoid layers, then an affine output layer.
 
     Inputs: model (list of {"W", "b"}), X (N, D). Returns (N, C) scores.
@@ -272,7 +274,7 @@ def classifier_scores(model, X):
     return a @ model[-1]["W"] + model[-1]["b"]
 
 
-def finetune(X, y, stack, n_classes, rng, *, epochs=50, batch_size=32, lr=0.1,
+def finetune(X, y, stack, n_classes, rng, *, epochs=30, batch_size=50, lr=0.1,
              momentum=0.9):
     """Fine-tune the encoders of `stack` with a softmax classifier on top.
 
@@ -307,7 +309,7 @@ def finetune(X, y, stack, n_classes, rng, *, epochs=50, batch_size=32, lr=0.1,
         if layer["W"].shape[0] != width:
             raise ValueError(f"layer {k + 1} expects {layer['W'].shape[0]} inputs, gets {width}")
         width = layer["W"].shape[1]
-    gen = _generator(rng)
+    gen = as_generator(rng)
     bound = np.sqrt(6.0 / (width + n_classes))
     model = [{"W": xp.array(layer["W"], dtype=float), "b": xp.array(layer["b"], dtype=float)}
              for layer in stack]
@@ -346,4 +348,4 @@ def _classifier_grads(model, x, onehot, xp):
 
 def predict(model, X):
     """Predicted labels argmax_c p_c for the rows of X: (N, D) -> (N,) int64."""
-    return classifier_scores(model, X).argmax(axis=1).astype(np.int64)
+    return _classifier_scores(model, X).argmax(axis=1).astype(np.int64)

@@ -1,0 +1,119 @@
+"""Wrong-but-plausible initialisers lose exactly the tests of what they break; the reference
+earns everything and its report shows the activation curves as SVG line charts."""
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import helpers
+from grader.pipeline import grade_submission
+from grader.plots import line_chart
+from helpers import COURSE, assignment_score, grade, lost, make_submission
+
+# Reference lines the mutants edit.
+XAVIER_IN = "variance = 1.0 / n_in"
+HE_VARIANCE = "_sample(shape, rng, 2.0 / n_in, distribution)"
+UNIFORM_BOUND = "bound = np.sqrt(3.0 * variance)"
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _numbers(tests):
+    return sorted(t["number"] for t in tests)
+
+
+def _tagged(results, *tags):
+    return [t for t in helpers.assignment_tests(results, "init") if set(tags) <= set(t["tags"])]
+
+
+def _check_losses(results, expected):
+    """The mutant loses all points of the `expected` tests and no others."""
+    assert _numbers(lost(results, "init")) == _numbers(expected)
+    assert all(t["score"] == 0 for t in expected)
+    score, max_score = assignment_score(results, "init")
+    assert score == max_score - sum(t["max_score"] for t in expected)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("init-mutants")
+
+
+def test_xavier_with_fan_out_loses_mode_in_tests(workdir):
+    # mode="in" uses Var = 1/fan_out: wrong for every non-square shape; "avg" is symmetric in
+    # the fans, and activation_stats uses square layers, so nothing else changes.
+    sub = make_submission(workdir, "init", name="xavier-fan-out",
+                          replace=((XAVIER_IN, "variance = 1.0 / n_out"),))
+    results = grade(sub, ["init"])
+    expected = _tagged(results, "xavier", "mode-in")
+    assert len(expected) == 2  # normal and uniform distribution tests, 4 points
+    _check_losses(results, expected)
+
+
+def test_he_with_one_over_fan_in_loses_he_tests(workdir):
+    # He with Var = 1/fan_in (Xavier's forward rule): the He distribution tests, the public std
+    # sanity check, and every activation experiment that uses He (ReLU halves the variance
+    # per layer instead of keeping it).
+    sub = make_submission(workdir, "init", name="he-one-over-fan-in",
+                          replace=((HE_VARIANCE, "_sample(shape, rng, 1.0 / n_in, distribution)"),))
+    results = grade(sub, ["init"])
+    expected = _tagged(results, "he")
+    assert {"distribution", "activation_stats", "sanity"} <= {tag for t in expected for tag in t["tags"]}
+    assert len(expected) == 6
+    _check_losses(results, expected)
+
+
+def test_uniform_bound_of_sqrt_var_loses_uniform_tests(workdir):
+    # U[-sqrt(Var), sqrt(Var)] has variance Var/3: every uniform distribution test fails, the
+    # normal ones and the (normal) activation experiment do not change.
+    sub = make_submission(workdir, "init", name="uniform-sqrt-var",
+                          replace=((UNIFORM_BOUND, "bound = np.sqrt(variance)"),))
+    results = grade(sub, ["init"])
+    expected = _tagged(results, "uniform")
+    assert len(expected) == 3  # Xavier avg, Xavier in, He: 6 points
+    _check_losses(results, expected)
+
+
+def test_reference_full_marks_and_curve_pictures(workdir):
+    sub = make_submission(workdir, "init", name="reference")
+    result = grade_submission(sub, COURSE, assignments=["init"])
+    (assignment,) = result.assignments
+    assert assignment.error is None
+    assert assignment.score == assignment.max_score == 53
+    curves = [t for t in assignment.tests if "activation_stats" in t.tags and "validation" not in t.tags
+              and "returns (means, stds)" not in t.name]
+    assert len(curves) == 8  # 6 lecture cases + small case (hidden), He + ReLU (public)
+    for test in curves:
+        svgs = [a for a in test.attachments if a.kind == "svg"]
+        assert len(svgs) == 1, test.name
+        root = ET.fromstring(svgs[0].data)
+        assert root.tag == SVG_NS + "svg"
+        drawn = root.findall(f".//{SVG_NS}circle")
+        assert drawn, f"{test.name}: no points drawn"
+
+
+# --- grader.plots.line_chart (the picture the init report uses) -----------------------------
+
+def test_line_chart_escapes_text():
+    svg = line_chart({"<script>alert(1)</script>": [1.0, 2.0]}, title='a & "b"', x_label="<x>",
+                     y_label="y'", log_y=False)
+    root = ET.fromstring(svg)  # well-formed XML despite the markup characters
+    texts = [el.text for el in root.iter() if el.text]
+    assert "<script>alert(1)</script>" in texts and 'a & "b"' in texts
+    assert "<script>" not in svg
+
+
+def test_line_chart_log_scale_leaves_gaps_for_non_positive_values():
+    svg = line_chart({"s": [1.0, 0.1, 0.0, float("nan"), 1e-4, 1e-5]}, title="t", x_label="x",
+                     y_label="y", log_y=True)
+    root = ET.fromstring(svg)
+    lines = root.findall(f".//{SVG_NS}polyline")
+    assert [len(p.get("points").split()) for p in lines] == [2, 2]  # two runs around the gap
+    assert len(root.findall(f".//{SVG_NS}circle")) == 4
+    labels = {el.text for el in root.iter(SVG_NS + "text")}
+    assert {"1e-5", "0.001", "1"} <= labels
+
+
+def test_line_chart_without_drawable_values_says_so():
+    svg = line_chart({"zeros": [0.0, 0.0]}, title="t", x_label="x", y_label="y", log_y=True)
+    assert "no drawable values" in svg
+    ET.fromstring(svg)
