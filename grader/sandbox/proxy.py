@@ -3,7 +3,8 @@
 ``StudentModule.conv2d_forward(x, w, b, stride=2)`` sends the call to the child and returns
 what came back as plain, validated data, or raises a ``StudentError``. A child that dies or
 hangs is killed and replaced for the next call; a function that hung once is not called again
-(so a submission that loops forever costs one timeout per function, not one per test).
+(so a submission that loops forever costs one timeout per function, not one per test); the
+same for a function that ran out of memory.
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import launcher
-from .errors import (StudentBadReply, StudentCrashed, StudentTimeout, StudentUnavailable,
-                     raised)
+from .errors import (StudentBadReply, StudentCrashed, StudentError, StudentRaised, StudentTimeout,
+                     StudentUnavailable, raised)
 from .runtime import wire
 
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -151,7 +152,7 @@ class StudentModule:
         self._files, self._module, self._config, self._mode = files, module, config, mode
         self._workspace = workspace
         self._child: Child | None = None
-        self._hung: dict[str, str] = {}
+        self._not_again: dict[str, StudentError] = {}  # function -> why it is not called again
         self.functions: list[str] = []
         self.call_timeout = DEFAULT_CALL_TIMEOUT
         self.calls: list[CallRecord] = []
@@ -205,8 +206,8 @@ class StudentModule:
     def timed_call(self, func: str, args: tuple = (), kwargs: dict | None = None,
                    timeout: float | None = None) -> tuple[float, object]:
         """Call `func` in the child; return (wall seconds measured here, result)."""
-        if func in self._hung:
-            raise StudentTimeout(self._hung[func])
+        if func in self._not_again:
+            raise self._not_again[func]
         child = self._child if self._child is not None and self._child.alive else self.start()
         limit = self.call_timeout if timeout is None else timeout
         started = time.perf_counter()
@@ -216,7 +217,8 @@ class StudentModule:
         except TimeoutError:
             self._child = None
             if timeout is None:  # an ordinary call hung: do not call this function again
-                self._hung[func] = f"{func} did not return within {limit:g} s in an earlier test; not called again"
+                self._not_again[func] = StudentTimeout(
+                    f"{func} did not return within {limit:g} s in an earlier test; not called again")
             raise StudentTimeout(f"{func} did not return within {limit:g} s (stopped)") from None
         except EOFError as exc:
             self._child = None
@@ -226,7 +228,12 @@ class StudentModule:
             raise
         seconds = time.perf_counter() - started
         self.calls.append(CallRecord(func, seconds))
-        return seconds, self._unpack(func, reply)
+        try:
+            return seconds, self._unpack(func, reply)
+        except StudentRaised as exc:
+            if exc.type_name == "MemoryError":  # each further call would fill memory again: seconds each
+                self._not_again[func] = StudentCrashed(f"{func} ran out of memory in an earlier test; not called again")
+            raise
 
     def _unpack(self, func: str, reply):
         if not isinstance(reply, dict) or "id" not in reply:
