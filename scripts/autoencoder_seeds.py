@@ -7,7 +7,8 @@ the numbers the tests attach: largest principal angle (PCA), denoising gain, per
 reconstruction, fine-tuned accuracy and the gain that pretraining buys with few labels.
 
     python scripts/autoencoder_seeds.py                  # 20 seeds, every test
-    python scripts/autoencoder_seeds.py --seeds 300 -k pretraining
+    python scripts/autoencoder_seeds.py --seeds 300 -k pca,denoising
+    python scripts/autoencoder_seeds.py --solution other/autoencoder.py   # another implementation
 """
 from __future__ import annotations
 
@@ -89,13 +90,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("-k", dest="select", default="", help="only tests whose name contains this")
+    parser.add_argument("-k", dest="select", default="",
+                        help="only tests whose name contains one of these comma-separated words")
+    parser.add_argument("--solution", type=Path, default=REFERENCE,
+                        help="implementation to run as the student (default: the reference)")
     args = parser.parse_args(argv)
 
     warnings.simplefilter("ignore", RuntimeWarning)
     reference = load_module("autoencoder_reference", REFERENCE)
+    solution = reference if args.solution == REFERENCE else load_module("autoencoder_solution",
+                                                                        args.solution)
     tests = load_module("autoencoder_hidden_tests", HIDDEN_TESTS)
-    cases = [c for c in expand(tests) if args.select in c[0]]
+    words = [w for w in args.select.split(",") if w] or [""]
+    cases = [c for c in expand(tests) if any(w in c[0] for w in words)]
     passed = defaultdict(int)
     failures = defaultdict(list)
     metrics = defaultdict(list)
@@ -106,13 +113,13 @@ def main(argv=None) -> int:
         all_passed = True
         for index, (name, func, kwargs) in enumerate(cases):
             attach = RecordingAttach()
-            fixtures = {"student": reference, "reference": reference, "attach": attach,
+            fixtures = {"student": solution, "reference": reference, "attach": attach,
                         "rng": np.random.default_rng([seed, index])}
             wanted = {p: fixtures[p] for p in inspect.signature(func).parameters if p in fixtures}
             try:
                 func(**wanted, **kwargs)
                 passed[name] += 1
-            except Exception as exc:  # a failing check or an error: both count as a failure
+            except Exception as exc:  # noqa: BLE001 - a failed check and an error both count as a failure
                 all_passed = False
                 failures[name].append(f"seed {seed}: {type(exc).__name__}: {exc}")
             for title, text in attach.texts.items():
@@ -129,7 +136,7 @@ def main(argv=None) -> int:
               f"({seconds[-1]:.1f} s)", flush=True)
 
     n = args.seeds
-    print(f"\nsuite pass rate: {suite_passes}/{n} seeds; reference time per seed: "
+    print(f"\nsuite pass rate: {suite_passes}/{n} seeds; time per seed: "
           f"median {np.median(seconds):.1f} s (tests run in-process, no sandbox)")
     for name, _, _ in cases:
         print(f"  {passed[name]:4d}/{n}  {name}")
@@ -138,7 +145,7 @@ def main(argv=None) -> int:
     print("\nmeasured (min / mean / max over seeds):")
     for label, values in metrics.items():
         v = np.asarray(values)
-        print(f"  {label:40s} {v.min():8.3f} {v.mean():8.3f} {v.max():8.3f}   (n={v.size})")
+        print(f"  {label:46s} {v.min():8.3f} {v.mean():8.3f} {v.max():8.3f}   (n={v.size})")
     return 0 if suite_passes == n else 1
 
 

@@ -17,6 +17,9 @@ from .compare import expect_array
 from .failure import CheckFailure
 
 
+NOISE_FACTOR = 100  # κ above: the rounding-error growth allowed for in one loss evaluation
+
+
 def _pair_error(analytic: float, numeric: float, floor: float) -> float:
     return abs(analytic - numeric) / max(abs(analytic) + abs(numeric), floor)
 
@@ -26,9 +29,11 @@ def check_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, grad, *, 
                    eps: float = 1e-6, max_elements: int = 64, n_directions: int = 4) -> None:
     """Check the analytic gradient `grad` of `loss` at `x` against centred differences.
 
-    rtol 1e-5 with eps 1e-6 in float64: the truncation error is O(eps²) and the rounding error
-    about 1e-16·|f|/eps, both far below 1e-5 of any gradient element of ordinary size, while a
-    wrong formula is off by O(1).
+    rtol 1e-5 with eps 1e-6 in float64: the truncation error is O(eps²) and a wrong formula is
+    off by O(1). Rounding makes each centred difference uncertain by about κ·u·|f|/eps (u the
+    float64 unit roundoff, κ ≲ 100 for the sums these losses are), which would dominate elements
+    of tiny gradient; so elements are compared relative to at least the size that noise has at
+    `rtol`: an absolute tolerance of NOISE_FACTOR·u·|f|/eps.
     """
     x = np.asarray(x, dtype=np.float64)
     analytic = expect_array(grad, func=func, case=case, shape=x.shape, what=f"gradient wrt {wrt}")
@@ -51,7 +56,9 @@ def check_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, grad, *, 
         step[idx] = eps
         numeric[k] = (value_at(x + step) - value_at(x - step)) / (2 * eps)
     picked = np.array([analytic[idx] for idx in coords])
-    floor = 1e-6 * max(float(np.max(np.abs(numeric), initial=0)), float(np.max(np.abs(picked), initial=0)), 1e-6)
+    noise = NOISE_FACTOR * np.finfo(np.float64).eps * abs(value_at(x)) / eps
+    floor = max(1e-6 * max(float(np.max(np.abs(numeric), initial=0)), float(np.max(np.abs(picked), initial=0)), 1e-6),
+                noise / rtol)
     errors = [_pair_error(a, n, floor) for a, n in zip(picked, numeric)]
     worst = int(np.argmax(errors)) if errors else 0
     if errors and errors[worst] > rtol:

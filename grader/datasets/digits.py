@@ -129,7 +129,8 @@ def _read_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
         table = np.loadtxt(path, delimiter=",")
         if table.ndim == 2 and table.shape[1] == 65:
             return table[:, :64], table[:, 64].astype(np.int64)
-    from sklearn.datasets import load_digits as sklearn_load_digits  # slow import: fallback only
+    # slow import (seconds): only when the table is not where it is expected
+    from sklearn.datasets import load_digits as sklearn_load_digits
 
     bunch = sklearn_load_digits()
     return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64)
@@ -139,7 +140,7 @@ def _load_sklearn() -> Digits:
     pixels, y = _read_sklearn_digits()
     X = pixels.astype(np.float64) / 16.0
     order = np.random.default_rng(SPLIT_SEED).permutation(X.shape[0])
-    n_heldout = int(round(HELDOUT_FRACTION * X.shape[0]))
+    n_heldout = round(HELDOUT_FRACTION * X.shape[0])
     heldout, train = order[:n_heldout], order[n_heldout:]
     return Digits(X[train], y[train], X[heldout], y[heldout], (8, 8),
                   "scikit-learn load_digits (8x8)")

@@ -89,17 +89,19 @@ def _check_input(x, params):
 def ae_forward(x, params, activation="sigmoid", decoder="linear"):
     """Encode and decode a batch.
 
-    h = f(x W + b),  x_hat = g(h W' + c)  with f = `activation`, g = `decoder`.
+    h = f(x W + b),  x_hat = g(h W' + c)  with f = `activation`, g = `decoder`,
+    W' = params["W_dec"] if present, else W^T (tied weights).
 
     Inputs:
     - x: (N, D) inputs.
-    - params: dict from ae_init.
+    - params: dict as returned by ae_init.
     - activation: "sigmoid" or "linear", the code layer's nonlinearity f.
     - decoder: "linear" or "sigmoid", the output nonlinearity g.
 
     Returns (h, x_hat) of shapes (N, K) and (N, D).
 
-    Raises ValueError if x is not (N, D) with D = W.shape[0], or a kind is unknown.
+    Raises ValueError if x is not 2-D with D = W.shape[0] columns, or if activation or
+    decoder is not one of "sigmoid", "linear".
     """
     _check_kind("activation", activation)
     _check_kind("decoder", decoder)
@@ -113,20 +115,19 @@ def ae_forward(x, params, activation="sigmoid", decoder="linear"):
 def ae_loss_and_grads(x_in, x_target, params, activation="sigmoid", decoder="linear"):
     """Squared reconstruction loss of x_target from x_in, and its gradients.
 
-    L = 1/(2N) sum_n ||x_hat_n - x_target_n||^2 with x_hat computed from x_in.
-    Backward messages: delta_out = dL/d(h W' + c), delta_h = dL/d(x W + b);
-    dW' = h^T delta_out, dW_enc = x_in^T delta_h, and with tied weights
-    dW = dW_enc + dW'^T (W is used by both the encoder and the decoder).
+    L = 1/(2N) sum_n ||x_hat_n - x_target_n||^2 with x_hat = ae_forward(x_in, ...)[1].
+    With tied weights W appears twice (encoder and decoder): its gradient is the sum
+    of both contributions.
 
     Inputs:
     - x_in: (N, D) encoder input (possibly corrupted).
     - x_target: (N, D) reconstruction target (the clean input).
     - params, activation, decoder: as in ae_forward.
 
-    Returns (loss, grads): loss a float, grads a dict with the same keys and shapes as
-    params.
+    Returns (loss, grads): loss a Python float, grads a dict with the same keys and
+    shapes as params (dL/dW, dL/db, dL/dc and, untied, dL/dW_dec).
 
-    Raises ValueError if the shapes of x_in and x_target differ or do not fit params.
+    Raises ValueError if x_in and x_target differ in shape or do not fit params.
     """
     if x_in.shape != x_target.shape:
         raise ValueError(f"x_in {x_in.shape} and x_target {x_target.shape} differ in shape")
@@ -161,9 +162,10 @@ def corrupt(x, level, rng):
     Inputs:
     - x: array of any shape.
     - level: probability of zeroing an entry, 0 <= level <= 1.
-    - rng: int seed or numpy.random.Generator (same seed -> same mask).
+    - rng: int seed or numpy.random.Generator (the same seed gives the same mask).
 
-    Returns an array like x; entries that are not zeroed keep their value.
+    Returns a new array of the shape and dtype of x; the entries that are not zeroed
+    keep their value. x itself is not modified.
 
     Raises ValueError if level is outside [0, 1].
     """
@@ -178,10 +180,14 @@ def train_ae(X, n_hidden, rng, *, epochs=20, batch_size=50, lr=0.1, momentum=0.9
              noise=0.0, tied=True, activation="sigmoid", decoder="linear"):
     """Train an autoencoder on X by minibatch gradient descent with momentum.
 
-    Every epoch visits the samples in a fresh random order in batches of
-    `batch_size`; the update is v <- momentum * v - lr * grad, theta <- theta + v.
-    With noise > 0 the encoder sees corrupt(batch, noise) and the target is the
-    clean batch (denoising autoencoder).
+    Start from ae_init(D, n_hidden, rng, tied). Every epoch visits the rows of X in a
+    fresh random order, in batches of `batch_size` (the last one may be smaller); for
+    every batch, with grad from ae_loss_and_grads,
+
+        v <- momentum * v - lr * grad,    theta <- theta + v     (v starts at 0)
+
+    for every parameter theta. With noise > 0 the encoder sees corrupt(batch, noise)
+    and the target is the clean batch (a denoising autoencoder).
 
     Inputs:
     - X: (N, D) training data.
@@ -191,10 +197,10 @@ def train_ae(X, n_hidden, rng, *, epochs=20, batch_size=50, lr=0.1, momentum=0.9
     - noise: masking-noise level in [0, 1).
     - tied, activation, decoder: as in ae_init / ae_forward.
 
-    Returns the trained params dict (arrays of X's array module).
+    Returns the trained params dict.
 
-    Raises ValueError for X that is not 2-D, non-positive epochs/batch_size or a noise
-    level outside [0, 1).
+    Raises ValueError if X is not 2-D, epochs or batch_size is not positive, or noise
+    is outside [0, 1).
     """
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (N, D), got shape {X.shape}")
@@ -215,8 +221,8 @@ def train_ae(X, n_hidden, rng, *, epochs=20, batch_size=50, lr=0.1, momentum=0.9
             batch = X[order[start:start + batch_size]]
             x_in = corrupt(batch, noise, gen) if noise > 0 else batch
             _, grads = ae_loss_and_grads(x_in, batch, params, activation, decoder)
-            for k in params:
-                velocity[k] = momentum * velocity[k] - lr * grads[k]
+            for k, grad in grads.items():
+                velocity[k] = momentum * velocity[k] - lr * grad
                 params[k] = params[k] + velocity[k]
     return params
 
@@ -224,16 +230,16 @@ def train_ae(X, n_hidden, rng, *, epochs=20, batch_size=50, lr=0.1, momentum=0.9
 def pretrain_stack(X, sizes, rng, **train_kwargs):
     """Greedy layer-wise pretraining of a stack of sigmoid autoencoders.
 
-    Layer 1 is trained on X; layer k is trained on the codes h^(k-1) of the clean
-    training data produced by the already trained layers 1..k-1.
+    Layer 1 is trained on X; layer k is trained on the codes h^(k-1) that the already
+    trained layers 1..k-1 produce from the clean X.
 
     Inputs:
     - X: (N, D) training data.
-    - sizes: list of code sizes [K1, K2, ...], at least one.
+    - sizes: list of code sizes [K_1, K_2, ...], at least one.
     - rng: int seed or numpy.random.Generator.
-    - train_kwargs: passed to train_ae (activation is always "sigmoid").
+    - train_kwargs: passed on to train_ae (the code layers are always "sigmoid").
 
-    Returns a list of params dicts; layer k has "W" of shape (K_{k-1}, K_k) with K_0 = D.
+    Returns a list of params dicts; layer k has "W" of shape (K_{k-1}, K_k), K_0 = D.
 
     Raises ValueError if sizes is empty.
     """
@@ -279,22 +285,23 @@ def finetune(X, y, stack, n_classes, rng, *, epochs=30, batch_size=50, lr=0.1,
     """Fine-tune the encoders of `stack` with a softmax classifier on top.
 
     The network is h^(k) = sigma(h^(k-1) W_k + b_k) for the layers of the stack
-    (h^(0) = x), then p = softmax(h^(L) V + d); every parameter is trained by
-    backpropagating the mean cross-entropy -1/N sum_n log p_{n, y_n} with
-    minibatch gradient descent with momentum. V is drawn from U(-a, a),
-    a = sqrt(6 / (K_L + C)); d = 0. Only "W" and "b" of each layer are used.
+    (h^(0) = x), then p = softmax(h^(L) V + d). V is drawn from U(-a, a) with
+    a = sqrt(6 / (K_L + C)), d = 0. Every parameter (the encoders' W_k, b_k and V, d)
+    is trained by backpropagating the mean cross-entropy -1/N sum_n log p_{n, y_n},
+    with minibatch gradient descent with momentum as in train_ae. Only "W" and "b" of
+    each layer of the stack are used; the stack itself is not modified.
 
     Inputs:
     - X: (N, D) inputs; y: (N,) integer labels in [0, n_classes).
-    - stack: list of params dicts (from pretrain_stack, or freshly from ae_init).
+    - stack: list of params dicts (from pretrain_stack, or fresh from ae_init).
     - n_classes: C.
     - rng: int seed or numpy.random.Generator.
 
     Returns the model: a list of dicts {"W", "b"}, the encoder layers followed by the
-    output layer (V, d) of shape (K_L, C), (C,).
+    output layer (V of shape (K_L, C), d of shape (C,)).
 
-    Raises ValueError if X and y disagree in length, labels are out of range or the
-    stack's shapes do not chain.
+    Raises ValueError if X is not 2-D, y is not (N,), a label is outside
+    [0, n_classes), the stack is empty or its shapes do not chain from D.
     """
     xp = array_module(X)
     y_host = np.asarray(y.get() if hasattr(y, "get") else y)
@@ -347,5 +354,12 @@ def _classifier_grads(model, x, onehot, xp):
 
 
 def predict(model, X):
-    """Predicted labels argmax_c p_c for the rows of X: (N, D) -> (N,) int64."""
+    """Predicted labels argmax_c p_c for the rows of X.
+
+    Inputs: model as returned by finetune; X (N, D).
+
+    Returns an integer array of shape (N,).
+
+    Raises ValueError if X does not have the model's number of inputs.
+    """
     return _classifier_scores(model, X).argmax(axis=1).astype(np.int64)
