@@ -73,6 +73,19 @@ def test_uniform_bound_of_sqrt_var_loses_uniform_tests(workdir):
     _check_losses(results, expected)
 
 
+def test_drawing_the_weights_before_the_inputs_keeps_full_marks(workdir):
+    # A correct activation_stats that draws in another order (all weights first, then the
+    # inputs) gives other curves at the same seed; the tolerances are sized for exactly that.
+    sub = make_submission(workdir, "init", name="other-order", replace=(
+        ("    x = rng.standard_normal((n_samples, width))\n",
+         "    weights = [make_weights((width, width), rng) for _ in range(n_layers)]\n"
+         "    x = rng.standard_normal((n_samples, width))\n"),
+        ("        w = make_weights((width, width), rng)\n", "        w = weights[layer]\n"),
+    ))
+    results = grade(sub, ["init"])
+    assert lost(results, "init") == []
+
+
 def test_reference_full_marks_and_curve_pictures(workdir):
     sub = make_submission(workdir, "init", name="reference")
     result = grade_submission(sub, COURSE, assignments=["init"])
@@ -91,7 +104,7 @@ def test_reference_full_marks_and_curve_pictures(workdir):
         assert drawn, f"{test.name}: no points drawn"
 
 
-# --- grader.plots.line_chart (the picture the init report uses) -----------------------------
+# grader.plots.line_chart draws the curves of the init report.
 
 def test_line_chart_escapes_text():
     svg = line_chart({"<script>alert(1)</script>": [1.0, 2.0]}, title='a & "b"', x_label="<x>",

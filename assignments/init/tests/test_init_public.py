@@ -19,9 +19,7 @@ from grader.plots import line_chart
 @pytest.mark.tags("fans")
 def test_fan_in_out_dense(student):
     """fan_in_out of a dense (n_in, n_out) shape is (n_in, n_out)"""
-    got = student.fan_in_out((784, 100))
-    if tuple(int(v) for v in got) != (784, 100):
-        raise CheckFailure(f"fan_in_out((784, 100)): expected (784, 100), got {got!r}")
+    _check_fans(student, (784, 100), (784, 100))
 
 
 @pytest.mark.points(1)
@@ -30,9 +28,15 @@ def test_fan_in_out_conv(student):
     """fan_in_out of a conv (D, C, F, F) shape is (C*F*F, D*F*F)"""
     # 16 filters over 3 channels of 5x5: each output sees 3*5*5 = 75 inputs and each input
     # reaches 16*5*5 = 400 outputs.
-    got = student.fan_in_out((16, 3, 5, 5))
-    if tuple(int(v) for v in got) != (75, 400):
-        raise CheckFailure(f"fan_in_out((16, 3, 5, 5)): expected (75, 400), got {got!r}")
+    _check_fans(student, (16, 3, 5, 5), (75, 400))
+
+
+def _check_fans(student, shape, expected):
+    got = student.fan_in_out(shape)
+    if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(v, int) for v in got)):
+        raise CheckFailure(f"fan_in_out({shape}): expected a pair of ints (fan_in, fan_out), got {got!r}")
+    if tuple(got) != expected:
+        raise CheckFailure(f"fan_in_out({shape}): expected (fan_in, fan_out) = {expected}, got {tuple(got)}")
 
 
 @pytest.mark.points(1)

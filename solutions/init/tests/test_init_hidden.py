@@ -9,9 +9,9 @@ False-failure budget (Bonferroni): a correct submission must fail a grading of i
 than once in 10,000 runs. Every random check below is sized to fail a correct solution
 with probability at most 1e-6:
   - 8 distribution cases x 3 checks (KS, mean, variance) at ALPHA = 1e-6 each: 2.4e-5;
-  - 6 random activation-curve cases (5 here at the default size, 1 small), tolerances at
-    least 8 standard deviations of the seed-to-seed difference (normal tail < 1e-15;
-    counted as 1e-6 each): 6e-6;
+  - 6 random activation-curve cases (5 at LECTURE_SIZE, 1 small), tolerances at least 8
+    standard deviations of the difference between two independent runs (normal tail
+    < 1e-15; counted as 1e-6 each): 6e-6;
   - 3 public sanity checks (tests/test_init_public.py), counted as 1e-6 each: 3e-6.
 Total at most 3.3e-5 < 1e-4. scripts/init_false_failure_rate.py measures it on 1,000 seeds.
 """
@@ -33,8 +33,6 @@ def _seed(rng):
     return int(rng.integers(2**31 - 1))
 
 
-# --------------------------------------------------------------------------- fans
-
 @pytest.mark.points(1)
 @pytest.mark.tags("fans")
 @pytest.mark.parametrize("shape", [(784, 100), (3, 7)], ids=["784x100", "3x7"])
@@ -53,14 +51,12 @@ def test_fan_in_out_conv(student, shape):
 
 
 def _check_fans(student, shape, expected):
+    # NumPy integers arrive here as Python ints; floats (e.g. from a division) are not fans.
     got = student.fan_in_out(shape)
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        raise CheckFailure(f"fan_in_out({shape}): expected a pair (fan_in, fan_out), got {got!r}")
-    if not all(isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer()) for v in got):
-        raise CheckFailure(f"fan_in_out({shape}): expected two integers, got {got!r}")
-    got = (int(got[0]), int(got[1]))
-    if got != expected:
-        raise CheckFailure(f"fan_in_out({shape}): expected (fan_in, fan_out) = {expected}, got {got}")
+    if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(v, int) for v in got)):
+        raise CheckFailure(f"fan_in_out({shape}): expected a pair of ints (fan_in, fan_out), got {got!r}")
+    if tuple(got) != expected:
+        raise CheckFailure(f"fan_in_out({shape}): expected (fan_in, fan_out) = {expected}, got {tuple(got)}")
 
 
 @pytest.mark.points(1)
@@ -71,8 +67,6 @@ def test_fan_in_out_rejects_other_ndims(student):
         expect_raises(ValueError, lambda: student.fan_in_out(shape),
                       func="fan_in_out", case=f"shape {shape} ({len(shape)} dimensions)")
 
-
-# --------------------------------------------------------------------------- zeros
 
 @pytest.mark.points(1)
 @pytest.mark.tags("zeros")
@@ -86,8 +80,6 @@ def test_zeros_init(student, rng):
         if np.any(w != 0):
             raise CheckFailure(f"zeros_init({case}): {int(np.count_nonzero(w))} of {w.size} entries are not zero")
 
-
-# --------------------------------------------------------------------------- distributions
 
 def _variance_interval(n, variance, distribution):
     """Interval for mean(w^2) (the variance about the known mean 0) that a correct sample
@@ -139,8 +131,9 @@ def distribution_failures(w, distribution, variance):
         law_text = f"U[-{bound:.4g}, {bound:.4g}]"
     ks = stats.kstest(x, law.cdf)
     if ks.pvalue < ALPHA:
+        p_text = f"p = {ks.pvalue:.2g}" if ks.pvalue > 0 else "p < 1e-300"
         failures.append(f"Kolmogorov-Smirnov test against {law_text}: D = {ks.statistic:.3g}, "
-                        f"p = {ks.pvalue:.2g} < {ALPHA:g}")
+                        f"{p_text} < {ALPHA:g}")
     return failures
 
 
@@ -194,8 +187,6 @@ def test_initialiser_distribution(student, rng, func, shape, kwargs, distributio
                            f"= {variance:.4g}: " + "; ".join(failures)
                            + f" (each check fails a correct solution with probability {ALPHA:g})")
 
-
-# --------------------------------------------------------------------------- reproducibility
 
 REPRO_CALLS = [("gaussian_init", (40, 30), {}), ("xavier_init", (8, 4, 3, 3), {"distribution": "uniform"}),
                ("he_init", (40, 30), {})]
@@ -263,43 +254,43 @@ def test_unknown_options_raise(student, rng):
                       func=func, case=describe_call(func, shape, kwargs, seed))
 
 
-# --------------------------------------------------------------------------- activation_stats
-
 # Tolerances for comparing a student's curves with the reference's at the same seed. A student
 # may draw in another order, so the curves are then as far apart as two independent seeds.
-# Measured over 400 seeds of the reference at the default size (10 layers, width 500, 1000
-# samples), the seed-to-seed standard deviation sigma_l at layer l is at most
-#   log(std):  0.0125*l for ReLU, 0.0020*l for tanh and linear (largest ratio at l = 1);
-#   log(mean): 0.0161*l for ReLU (means are positive);
-#   mean/std:  0.0015 for tanh and linear (means are ~0);
-# and looks normal (excess kurtosis within +-0.4). The difference of two independent runs has
-# sqrt(2)*sigma_l; each tolerance is over 8.5 of those (normal tail < 1e-16).
+# Measured over 400 seeds of the reference at LECTURE_SIZE (10 layers, width 500, 200
+# samples), the seed-to-seed standard deviation sigma_l at layer l = 1..10 is at most
+#   log(std):  0.0125*l for ReLU; 0.0024 + 0.0011*l for tanh and linear;
+#   log(mean): 0.0179*l for ReLU (means are positive);
+#   mean/std:  0.0033 for tanh and linear (means are ~0);
+# and looks normal (excess kurtosis within +-0.55). The difference of two independent runs
+# has sqrt(2)*sigma_l; each tolerance below is at least 8.4 of those (normal tail < 5e-17).
 # The cases the lecture shows stay far apart: He vs Var 1/n_in with ReLU differ by exactly
 # l*log(sqrt(2)) = 0.347*l in log(std) (ReLU is positively homogeneous), He vs Xavier with
 # tanh by 0.14 at layer 1, Gaussian 0.01 vs Xavier by orders of magnitude.
-LOG_STD_TOL_PER_LAYER = {"relu": 0.15, "tanh": 0.025, "linear": 0.025}
-LOG_MEAN_TOL_PER_LAYER_RELU = 0.2
-MEAN_OVER_STD_TOL = 0.02  # tanh and linear: |mean - mean_ref| <= 0.02 * std_ref
+# |log std - log std_ref| <= offset + slope * l:
+LOG_STD_TOL = {"relu": (0.0, 0.15), "tanh": (0.03, 0.015), "linear": (0.03, 0.015)}
+LOG_MEAN_TOL_PER_LAYER_RELU = 0.22
+MEAN_OVER_STD_TOL = 0.045  # tanh and linear: |mean - mean_ref| <= 0.045 * std_ref
 # Small case (4 layers, width 64, 200 samples, He + tanh), measured over 3,000 seeds: sigma of
-# log(std) <= 0.0053*l, of mean/std <= 0.0090, so 0.06*l and 0.11 are 8 and 8.6 standard
+# log(std) <= 0.0053*l, of mean/std <= 0.0090, so 0.07*l and 0.11 are 9.3 and 8.6 standard
 # deviations of a difference; He vs Xavier there still differ by 0.139*l in log(std).
-SMALL_LOG_STD_TOL_PER_LAYER = 0.06
+SMALL_LOG_STD_TOL = (0.0, 0.07)
 SMALL_MEAN_OVER_STD_TOL = 0.11
 ZERO_TOL = 1e-12  # zeros: every activation is exactly 0 (tanh(0) = relu(0) = 0)
 
 
 def activation_curve_failures(activation, means, stds, ref_means, ref_stds, *,
-                              log_std_tol_per_layer=None, mean_over_std_tol=MEAN_OVER_STD_TOL):
+                              log_std_tol=None, mean_over_std_tol=MEAN_OVER_STD_TOL):
     """Reasons why (means, stds) of activation_stats differ from the reference's curves.
 
     All four are float64 arrays of shape (n_layers,). A reference curve of zeros (the
-    "zeros" initialiser) demands |means|, |stds| <= ZERO_TOL; otherwise, at layer l
-    (1-based), |log std - log std_ref| <= tol * l and, for ReLU (positive means),
-    |log mean - log mean_ref| <= LOG_MEAN_TOL_PER_LAYER_RELU * l, for tanh/linear (means
-    near 0) |mean - mean_ref| <= mean_over_std_tol * std_ref. Returns [] when all hold.
+    "zeros" initialiser) demands |means|, |stds| <= ZERO_TOL. Otherwise, at layer l
+    (1-based), with (offset, slope) = log_std_tol (default LOG_STD_TOL[activation]):
+    |log std - log std_ref| <= offset + slope * l; for ReLU (positive means)
+    |log mean - log mean_ref| <= LOG_MEAN_TOL_PER_LAYER_RELU * l; for tanh and linear
+    (means near 0) |mean - mean_ref| <= mean_over_std_tol * std_ref.
+    Returns [] when all hold, else one reason per curve (its first bad layer).
     """
-    if log_std_tol_per_layer is None:
-        log_std_tol_per_layer = LOG_STD_TOL_PER_LAYER[activation]
+    offset, slope = LOG_STD_TOL[activation] if log_std_tol is None else log_std_tol
     means, stds = np.asarray(means, np.float64), np.asarray(stds, np.float64)
     ref_means, ref_stds = np.asarray(ref_means, np.float64), np.asarray(ref_stds, np.float64)
     failures = []
@@ -311,23 +302,20 @@ def activation_curve_failures(activation, means, stds, ref_means, ref_stds, *,
                                 f"got {got[worst]:.3g} at layer {worst + 1}")
         return failures
 
-    layers = np.arange(1, len(ref_stds) + 1)
-    for layer, got, ref in zip(layers, stds, ref_stds):
-        if not got > 0:
-            failures.append(f"std at layer {layer}: expected {ref:.3g}, got {got:.3g}")
+    for layer, got, ref in zip(range(1, len(ref_stds) + 1), stds, ref_stds):
+        factor = math.exp(offset + slope * layer)
+        if not (got > 0 and ref / factor <= got <= ref * factor):
+            failures.append(f"std at layer {layer}: expected {ref:.3g} (within a factor {factor:.3g}), "
+                            f"got {got:.3g}")
             break
-        if abs(math.log(got / ref)) > log_std_tol_per_layer * layer:
-            failures.append(f"std at layer {layer}: expected {ref:.3g} (within a factor "
-                            f"{math.exp(log_std_tol_per_layer * layer):.3g}), got {got:.3g}")
-            break
-    for layer, got, ref, ref_std in zip(layers, means, ref_means, ref_stds):
+    for layer, got, ref, ref_std in zip(range(1, len(ref_stds) + 1), means, ref_means, ref_stds):
         if activation == "relu":
-            tol = LOG_MEAN_TOL_PER_LAYER_RELU * layer
-            if not got > 0 or abs(math.log(got / ref)) > tol:
-                failures.append(f"mean at layer {layer}: expected {ref:.3g} (within a factor "
-                                f"{math.exp(tol):.3g}), got {got:.3g}")
+            factor = math.exp(LOG_MEAN_TOL_PER_LAYER_RELU * layer)
+            if not (got > 0 and ref / factor <= got <= ref * factor):
+                failures.append(f"mean at layer {layer}: expected {ref:.3g} (within a factor {factor:.3g}), "
+                                f"got {got:.3g}")
                 break
-        elif abs(got - ref) > mean_over_std_tol * ref_std:
+        elif not abs(got - ref) <= mean_over_std_tol * ref_std:
             failures.append(f"mean at layer {layer}: expected {ref:.3g} +- {mean_over_std_tol * ref_std:.3g} "
                             f"({mean_over_std_tol:g} x the layer's std), got {got:.3g}")
             break
@@ -368,14 +356,19 @@ ACTIVATION_CASES = [
 ]
 
 
+# The lecture's network (10 layers of 500 units) with 200 samples instead of 1000: the curves
+# are the same (the spread across seeds comes mostly from the weights), grading is 5x faster.
+LECTURE_SIZE = {"n_layers": 10, "width": 500, "n_samples": 200}
+
+
 @pytest.mark.points(2)
 @pytest.mark.call_timeout(30)
 @pytest.mark.parametrize("init, activation", ACTIVATION_CASES)
 def test_activation_stats_matches_reference(student, reference, rng, attach, init, activation):
-    """activation_stats matches the reference curves (10 layers of 500 units, 1000 samples)"""
+    """activation_stats matches the reference curves (10 layers of 500 units, 200 samples)"""
     seed = _seed(rng)
     _run_activation_case(student, reference, attach, init, activation, seed,
-                         f"{init!r}, {activation!r}, rng={seed}", {})
+                         f"{init!r}, {activation!r}, rng={seed}, n_samples=200", LECTURE_SIZE)
 
 
 # Small case: 4 layers, width 64, 200 samples, He + tanh, rng passed as a Generator.
@@ -391,8 +384,7 @@ def test_activation_stats_small_with_generator(student, reference, rng, attach):
     text = (f"'he', 'tanh', rng=numpy.random.default_rng({seed}), "
             + ", ".join(f"{k}={v}" for k, v in SMALL_CASE.items()))
     _run_activation_case(student, reference, attach, "he", "tanh", generator, text, SMALL_CASE,
-                         log_std_tol_per_layer=SMALL_LOG_STD_TOL_PER_LAYER,
-                         mean_over_std_tol=SMALL_MEAN_OVER_STD_TOL)
+                         log_std_tol=SMALL_LOG_STD_TOL, mean_over_std_tol=SMALL_MEAN_OVER_STD_TOL)
 
 
 @pytest.mark.points(1)
