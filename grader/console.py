@@ -1,6 +1,7 @@
 """Terminal output. The only module that imports rich."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -9,7 +10,7 @@ from rich.text import Text
 
 from .models import AssignmentResult, GradingResult
 
-out = Console(highlight=False)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 MESSAGE_LINES = 6
 
 
