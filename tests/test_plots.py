@@ -3,6 +3,8 @@ import xml.etree.ElementTree as ET
 
 from grader.plots import line_chart
 
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
 
 # grader.plots.line_chart draws the curves of the init report.
 

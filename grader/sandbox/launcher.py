@@ -78,7 +78,15 @@ def _python_roots() -> list[str]:
     return sorted(r for r in roots if os.path.exists(r))
 
 
+def _under(path: str, folders: list[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
 def _bwrap_argv(work: Path, runtime: Path, config: SandboxConfig) -> list[str]:
+    """The bubblewrap command line. Mount order matters (later mounts cover earlier ones):
+    system folders, then /proc, /dev and an empty /tmp, then the Python installation, then an
+    empty tmpfs over every hidden path, then the Python folders that lie inside a hidden path
+    again (a virtual environment inside the course folder, say), then runtime and work."""
     argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
     bound = []
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"):
@@ -87,15 +95,17 @@ def _bwrap_argv(work: Path, runtime: Path, config: SandboxConfig) -> list[str]:
         elif os.path.isdir(top):
             argv += ["--ro-bind", top, top]
             bound.append(top)
-    for root in _python_roots():
-        if not any(root == b or root.startswith(b + "/") for b in bound):
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    roots = [r for r in _python_roots() if not _under(r, bound)]
+    for root in roots:
+        argv += ["--ro-bind", root, root]
+    hidden = [p for p in config.hide if _under(p, bound + roots + ["/tmp"])]
+    for path in hidden:
+        argv += ["--tmpfs", path]
+    for root in roots:
+        if _under(root, hidden):
             argv += ["--ro-bind", root, root]
-            bound.append(root)
-    for path in config.hide:  # a hidden path below a bound folder is covered by an empty tmpfs
-        if any(path.startswith(b + "/") for b in bound):
-            argv += ["--tmpfs", path]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-             "--ro-bind", str(runtime), INSIDE_RUNTIME, "--bind", str(work), INSIDE_WORK,
+    argv += ["--ro-bind", str(runtime), INSIDE_RUNTIME, "--bind", str(work), INSIDE_WORK,
              "--chdir", INSIDE_WORK]
     if config.device == "gpu":
         for node in sorted(Path("/dev").glob("nvidia*")):
