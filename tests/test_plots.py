@@ -1,7 +1,13 @@
-"""The trusted pictures in reports: SVG line charts (init curves)."""
+"""The trusted pictures in reports: SVG line charts (init curves), PNG grids (autoencoder)."""
+import struct
 import xml.etree.ElementTree as ET
+import zlib
+
+import numpy as np
+import pytest
 
 from grader.plots import line_chart
+from grader.plots.images import digits_png, filters_png, png_bytes
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -32,3 +38,38 @@ def test_line_chart_without_drawable_values_says_so():
     svg = line_chart({"zeros": [0.0, 0.0]}, title="t", x_label="x", y_label="y", log_y=True)
     assert "no drawable values" in svg
     ET.fromstring(svg)
+
+
+def _decode_png(data):
+    """Minimal decoder for what png_bytes writes: 8-bit grayscale, filter 0 on every row."""
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, payload = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(kind + payload) & 0xFFFFFFFF
+        chunks[kind] = chunks.get(kind, b"") + payload
+        pos += 12 + length
+    width, height, depth, color = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, color) == (8, 0)
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, width + 1)
+    assert not rows[:, 0].any()
+    return rows[:, 1:]
+
+
+def test_png_bytes_round_trip():
+    image = np.array([[0.0, 0.5, 1.0], [2.0, -1.0, np.nan]])
+    assert _decode_png(png_bytes(image)).tolist() == [[0, 128, 255], [255, 0, 0]]
+    with pytest.raises(ValueError):
+        png_bytes(np.zeros(3))
+
+
+def test_digit_and_filter_grids_have_the_expected_size():
+    rows = [np.full((4, 64), 1.0), np.zeros((3, 64))]
+    picture = _decode_png(digits_png(rows, (8, 8), scale=2))
+    # 2 rows x 4 columns of 16x16 tiles with 1-pixel borders
+    assert picture.shape == (2 * 17 + 1, 4 * 17 + 1)
+    assert picture[1, 1] == 255 and picture[18, 1] == 0
+    filters = _decode_png(filters_png(np.random.default_rng(0).normal(size=(64, 10)), (8, 8)))
+    assert filters.shape == (2 * 33 + 1, 8 * 33 + 1)
