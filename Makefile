@@ -1,5 +1,5 @@
 # Two set-up commands on a fresh machine:
-#   make demo   installs everything and grades the example submissions in examples/ (reports in reports/)
+#   make demo   installs everything and grades the example class (examples/ + scripts/make_examples.py; reports in reports/)
 #   make test   installs everything and runs the framework's tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +8,8 @@ BIN = $(VENV)/bin
 .PHONY: demo test install clean
 
 demo: install
-	$(BIN)/grader batch examples --out reports
+	$(BIN)/python scripts/make_examples.py --out build/examples
+	$(BIN)/grader batch build/examples --out reports
 	@echo "open reports/summary.html and reports/<student>/report.html"
 
 test: install
@@ -24,4 +25,4 @@ $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	touch $@
 
 clean:
-	rm -rf $(VENV) reports
+	rm -rf $(VENV) reports build
