@@ -30,6 +30,15 @@ def is_archive(path: Path) -> bool:
     return path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def submission_stem(name: str) -> str:
+    """A submission's name without its archive suffix (``alice.tar.gz`` -> ``alice``)."""
+    lower = name.lower()
+    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def _safe_relative(name: str) -> PurePosixPath:
     if not name or len(name) > 1000:
         raise SubmissionError("unsafe archive: empty or overlong member name")

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from .course import AssignmentSpec
-from .testing.plugin import MARKERS
 from .testing.runner import run_pytest
 
 
@@ -24,10 +23,6 @@ class _Counter:
         self.hidden_dir = hidden_dir
         self.points = {"public": 0.0, "hidden": 0.0}
         self.counts = {"public": 0, "hidden": 0}
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        for marker, text in MARKERS.items():
-            config.addinivalue_line("markers", f"{marker}: {text}")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:

@@ -15,7 +15,7 @@ from . import __version__
 from .course import AssignmentSpec, Course
 from .device import resolve_device
 from .intake import Intake, open_submission
-from .models import AssignmentResult, GradingResult, TestResult
+from .models import AssignmentResult, GradingResult
 from .sandbox import SandboxConfig, StudentModule, StudentUnavailable, resolve_mode
 from .sandbox.launcher import Limits
 from .testing import fixtures
@@ -115,4 +115,4 @@ def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, public_only: bool, ke
         fixtures.activate(None)
 
 
-__all__ = ["GradeOptions", "grade_submission", "run_tests", "TestResult"]
+__all__ = ["GradeOptions", "grade_submission", "run_tests"]

@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..intake import ARCHIVE_SUFFIXES
+from ..intake import ARCHIVE_SUFFIXES, submission_stem
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 RESERVED_NAMES = {"gradebook.csv", "summary.html", "con", "nul", "prn", "aux"}  # ours, and Windows' devices
@@ -54,11 +54,7 @@ def display_name(raw: str) -> str:
 
 def student_id(entry_name: str) -> str:
     """The student id of an entry: its name without the archive suffix (``alice.tar.gz`` -> ``alice``)."""
-    lower = entry_name.lower()
-    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
-        if lower.endswith(suffix) and len(entry_name) > len(suffix):
-            return entry_name[: -len(suffix)]
-    return entry_name
+    return submission_stem(entry_name)
 
 
 def is_safe_folder_name(name: str) -> bool:

@@ -5,18 +5,10 @@ import argparse
 from pathlib import Path
 
 from .. import console
-from ..intake import is_archive
+from ..intake import submission_stem
 from ..pipeline import grade_submission
 from ..reports import write_reports
 from .common import course_of, options_of
-
-
-def submission_name(path: Path) -> str:
-    name = path.resolve().name
-    for suffix in (".tar.gz", ".tgz", ".zip", ".tar"):
-        if is_archive(path) and name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
     if args.assignment:
         for name in args.assignment:
             course.assignment(name)  # unknown names fail before any grading
-    out = args.out or Path("reports") / submission_name(args.submission)
+    out = args.out or Path("reports") / submission_stem(args.submission.resolve().name)
     result = grade_submission(args.submission, course, args.assignment, options_of(args))
     paths = write_reports(result, out, course.templates)
     console.print_grade(result, paths, quiet=args.quiet)

@@ -63,7 +63,8 @@ def child_environment(device: str) -> dict[str, str]:
     return env
 
 
-def _python_roots() -> list[str]:
+@functools.lru_cache(maxsize=None)
+def _python_roots() -> tuple[str, ...]:
     """Folders the child's Python needs: the installation and where numpy (and cupy) live."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -75,7 +76,7 @@ def _python_roots() -> list[str]:
         roots.add(str(Path(cupy.__file__).resolve().parents[1]))
     except Exception:
         pass
-    return sorted(r for r in roots if os.path.exists(r))
+    return tuple(sorted(r for r in roots if os.path.exists(r)))
 
 
 def _under(path: str, folders: list[str]) -> bool:

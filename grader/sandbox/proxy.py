@@ -15,7 +15,6 @@ import shutil
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import launcher
@@ -24,12 +23,6 @@ from .errors import (StudentBadReply, StudentCrashed, StudentError, StudentRaise
 from .runtime import wire
 
 DEFAULT_CALL_TIMEOUT = 10.0
-
-
-@dataclass
-class CallRecord:
-    func: str
-    seconds: float
 
 
 class Child:
@@ -155,7 +148,6 @@ class StudentModule:
         self._not_again: dict[str, StudentError] = {}  # function -> why it is not called again
         self.functions: list[str] = []
         self.call_timeout = DEFAULT_CALL_TIMEOUT
-        self.calls: list[CallRecord] = []
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> Child:
@@ -227,7 +219,6 @@ class StudentModule:
             self._child = None
             raise
         seconds = time.perf_counter() - started
-        self.calls.append(CallRecord(func, seconds))
         try:
             return seconds, self._unpack(func, reply)
         except StudentRaised as exc:

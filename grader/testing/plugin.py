@@ -24,12 +24,6 @@ from ..models import Attachment, TestResult
 from ..sandbox import StudentError, StudentModule, StudentUnavailable
 from ..sandbox.proxy import DEFAULT_CALL_TIMEOUT
 
-MARKERS = {
-    "points(n)": "points for this test (each parametrized instance)",
-    "tags(*names)": "tags reported in results.json",
-    "call_timeout(seconds)": "wall-clock limit per student call",
-    "visibility(name)": "Gradescope visibility override",
-}
 PUBLIC_OUTPUT_LIMIT = 4000
 
 
@@ -69,11 +63,7 @@ class GradingPlugin:
         self._current = _Current()
         self._reference_module = None
 
-    # -- configuration -----------------------------------------------------------------------
-    def pytest_configure(self, config: pytest.Config) -> None:
-        for marker, text in MARKERS.items():
-            config.addinivalue_line("markers", f"{marker}: {text}")
-
+    # -- collection ---------------------------------------------------------------------------
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
