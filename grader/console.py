@@ -1,4 +1,11 @@
-"""Terminal output. The only module that imports rich."""
+"""Terminal output. The only module that imports rich.
+
+Text that did not come from the grader itself (test messages, which quote students, student
+errors, submission and file names, batch reasons) never reaches rich as markup: it goes in as
+``rich.text.Text`` (no markup, no emoji codes; stronger than ``rich.markup.escape``, which
+leaves emoji codes) after ``reports.sanitize.clean`` (no terminal escapes or other control
+characters). So a message such as "[/]" prints as itself.
+"""
 from __future__ import annotations
 
 import sys
@@ -9,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .models import AssignmentResult, GradingResult
+from .reports.sanitize import clean
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 MESSAGE_LINES = 6
@@ -18,22 +26,28 @@ def _status(passed: bool) -> Text:
     return Text("passed", style="green") if passed else Text("FAILED", style="bold red")
 
 
-def _first_lines(text: str, n: int = MESSAGE_LINES) -> str:
-    lines = text.strip().splitlines()
-    return "\n".join(lines[:n]) + (f"\n… ({len(lines) - n} more lines)" if len(lines) > n else "")
+def _plain(text, style: str = "") -> Text:
+    """Untrusted text as a rich ``Text``: cleaned, never parsed as markup."""
+    return Text(clean(text), style=style)
+
+
+def _first_lines(text: str, n: int = MESSAGE_LINES) -> Text:
+    lines = clean(text).strip().split("\n")
+    return Text("\n".join(lines[:n]) + (f"\n… ({len(lines) - n} more lines)" if len(lines) > n else ""))
 
 
 def _footer(result: GradingResult) -> str:
     note = " — no bubblewrap: student code not isolated from the file system" if result.sandbox == "basic" else ""
-    return f"sandbox: {result.sandbox}{note} · device: {result.device} · {result.seconds:.1f} s"
+    return clean(f"sandbox: {result.sandbox}{note} · device: {result.device} · {result.seconds:.1f} s")
 
 
 def print_assignments(rows, course) -> None:
-    table = Table(title=f"Assignments in {course.root}")
+    table = Table(title=_plain(f"Assignments in {course.root}"))
     for col in ("#", "name", "title", "public tests", "public points", "hidden tests", "hidden points"):
         table.add_column(col)
     for spec, points in rows:
-        table.add_row(str(spec.order), spec.name, spec.title, str(points.public_tests), f"{points.public:g}",
+        table.add_row(str(spec.order), _plain(spec.name), _plain(spec.title), str(points.public_tests),
+                      f"{points.public:g}",
                       str(points.hidden_tests) if spec.has_solution else "-",
                       f"{points.hidden:g}" if spec.has_solution else
                       (f"{spec.hidden_points:g} (not here)" if spec.hidden_points else "-"))
@@ -41,13 +55,13 @@ def print_assignments(rows, course) -> None:
 
 
 def _tests_table(assignment: AssignmentResult, title: str) -> Table:
-    table = Table(title=title, show_lines=False, expand=True)
+    table = Table(title=_plain(title), show_lines=False, expand=True)
     table.add_column("test", ratio=3)
     table.add_column("status", no_wrap=True)
     table.add_column("points", no_wrap=True, justify="right")
     table.add_column("message", ratio=4)
     for t in assignment.tests:
-        table.add_row(t.name, _status(t.passed), f"{t.score:g}/{t.max_score:g}",
+        table.add_row(_plain(t.name), _status(t.passed), f"{t.score:g}/{t.max_score:g}",
                       "" if t.passed else _first_lines(t.output))
     return table
 
@@ -57,32 +71,33 @@ def print_check(result: GradingResult, quiet: bool = False) -> None:
     if not quiet:
         out.print(_tests_table(a, f"{a.title}: public tests only"))
     if a.error:
-        out.print(f"[bold red]Not graded:[/] {a.error}")
+        out.print(Text.assemble(("Not graded:", "bold red"), " ", _plain(a.error)))
     hidden = f"; {a.hidden_points:g} more points are in hidden tests" if a.hidden_points else "; hidden tests are not run here"
     passed = sum(t.passed for t in a.tests)
     out.print(f"[bold]Public tests only:[/] {passed}/{len(a.tests)} passed, "
               f"{a.score:g}/{a.max_score:g} points{hidden}.")
     if not quiet:
-        out.print(f"[dim]{_footer(result)}[/]")
+        out.print(Text(_footer(result), style="dim"))
 
 
 def print_grade(result: GradingResult, paths: dict[str, Path], quiet: bool = False) -> None:
     if not quiet:
-        table = Table(title=f"Grading {Path(result.submission).name}")
+        table = Table(title=_plain(f"Grading {Path(result.submission).name}"))
         for col in ("assignment", "score", "tests passed", "note"):
             table.add_column(col)
         for a in result.assignments:
             note = a.error or ("public tests only" if a.public_only else "")
-            table.add_row(a.name, f"{a.score:g}/{a.max_score:g}",
-                          f"{sum(t.passed for t in a.tests)}/{len(a.tests)}", note)
+            table.add_row(_plain(a.name), f"{a.score:g}/{a.max_score:g}",
+                          f"{sum(t.passed for t in a.tests)}/{len(a.tests)}", _plain(note))
         out.print(table)
         failed = [t for t in result.tests if not t.passed]
         for t in failed[:8]:
-            out.print(f"[red]✗[/] {t.number} {t.name}: {_first_lines(t.output, 2)}")
+            out.print(Text.assemble(("✗", "red"), " ", _plain(f"{t.number} {t.name}: "), _first_lines(t.output, 2)))
         if len(failed) > 8:
             out.print(f"[dim]… and {len(failed) - 8} more failed tests (see the report)[/]")
-        out.print(f"[dim]{_footer(result)}[/]")
-    out.print(f"[bold]{result.score:g}/{result.max_score:g}[/] points · reports: {paths['html'].parent}")
+        out.print(Text(_footer(result), style="dim"))
+    out.print(Text.assemble((f"{result.score:g}/{result.max_score:g}", "bold"), " points · reports: ",
+                            _plain(paths["html"].parent)))
 
 
 def print_validate(rows) -> None:
@@ -90,8 +105,8 @@ def print_validate(rows) -> None:
     for col in ("assignment", "reference", "skeleton", "time", "verdict"):
         table.add_column(col)
     for spec, reference, skeleton, problems in rows:
-        verdict = Text("ok", style="green") if not problems else Text("\n".join(problems), style="red")
-        table.add_row(spec.name, f"{reference.score:g}/{reference.max_score:g}",
+        verdict = Text("ok", style="green") if not problems else _plain("\n".join(problems), style="red")
+        table.add_row(_plain(spec.name), f"{reference.score:g}/{reference.max_score:g}",
                       f"{skeleton.score:g}/{skeleton.max_score:g}",
                       f"{reference.seconds + skeleton.seconds:.1f} s", verdict)
     out.print(table)
@@ -133,7 +148,7 @@ class BatchProgress:
         if self._bar is None:
             return
         if row.status in self.FAILING:
-            self._bar.console.print(Text(f"✗ {row.entry.display}: {row.reason}", style="red"))
+            self._bar.console.print(_plain(f"✗ {row.entry.display}: {row.reason}", style="red"))
         self._bar.update(self._task, advance=1, failures=self.failures)
 
     def finish(self) -> None:
@@ -157,7 +172,7 @@ def print_batch(report, quiet: bool = False, problem_rows: int = 15) -> None:
             scores = [r.score(name) for r in graded]
             scores = [s for s in scores if s is not None]
             top = report.maxima.get(name, 0.0)
-            table.add_row(name, f"{top:g}",
+            table.add_row(_plain(name), f"{top:g}",
                           f"{statistics.fmean(scores):.1f}" if scores else "-",
                           f"{statistics.median(scores):g}" if scores else "-",
                           f"{min(scores):g}" if scores else "-",
@@ -169,7 +184,7 @@ def print_batch(report, quiet: bool = False, problem_rows: int = 15) -> None:
             for col in ("student", "status", "reason"):
                 listing.add_column(col)
             for r in problems[:problem_rows]:
-                listing.add_row(Text(r.entry.display), _batch_status(r.status), Text(r.reason))
+                listing.add_row(_plain(r.entry.display), _batch_status(r.status), _plain(r.reason))
             out.print(listing)
             if len(problems) > problem_rows:
                 out.print(Text(f"… and {len(problems) - problem_rows} more (see {report.summary})", style="dim"))
@@ -177,7 +192,7 @@ def print_batch(report, quiet: bool = False, problem_rows: int = 15) -> None:
             f"{counts.get('error', 0)} grader errors, {counts.get('missing', 0)} without a submission "
             f"({report.graded} done in this run, {report.kept} kept as up to date) · {report.seconds:.1f} s")
     out.print(Text(line, style="bold"))
-    out.print(Text(f"gradebook: {report.gradebook} · summary: {report.summary}"))
+    out.print(_plain(f"gradebook: {report.gradebook} · summary: {report.summary}"))
 
 
 def _batch_status(status: str) -> Text:

@@ -64,6 +64,7 @@ class GradingResult:
     device: str                       # "cpu" | "gpu (...)"
     version: str
     seconds: float = 0.0
+    isolation: dict = field(default_factory=dict)  # launcher.Isolation.as_dict(): what was in force
 
     @property
     def score(self) -> float:

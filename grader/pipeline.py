@@ -5,7 +5,6 @@ Nothing here renders or prints; the CLI and the batch runner decide what to show
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,8 +15,10 @@ from .course import AssignmentSpec, Course
 from .device import resolve_device
 from .intake import Intake, open_submission
 from .models import AssignmentResult, GradingResult
-from .sandbox import SandboxConfig, StudentModule, StudentUnavailable, resolve_mode
-from .sandbox.launcher import Limits
+from .sandbox import SandboxConfig, StudentError, StudentModule
+from .sandbox.launcher import Isolation, Limits, protect_folders, resolve_isolation
+from .sandbox.workspace import Session
+from .secret import read_secret
 from .testing import fixtures
 from .testing.plugin import GradingPlugin
 from .testing.runner import run_pytest
@@ -34,6 +35,8 @@ class GradeOptions:
     memory_bytes: int = Limits.memory_bytes
     keyword: str | None = None         # pytest -k expression: grade only the matching tests
     hide: tuple[str, ...] = field(default_factory=tuple)
+    assignment_budget: float = 300.0   # wall seconds of student calls per assignment, then its tests fail
+    submission_budget: float = 1200.0  # wall seconds for the whole submission
 
 
 def grade_submission(submission: Path, course: Course, assignments: list[str] | None = None,
@@ -44,43 +47,59 @@ def grade_submission(submission: Path, course: Course, assignments: list[str] | 
     device, device_label = resolve_device(options.device)
     config = SandboxConfig(mode=options.sandbox, device=device, limits=Limits(memory_bytes=options.memory_bytes),
                            hide=tuple(dict.fromkeys((str(course.root), *options.hide))))
-    mode = resolve_mode(config)
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-        workspace = Path(tmp)
-        with open_submission(submission, workspace / "intake") as intake:
-            results = [_grade_assignment(spec, intake, config, mode, options, workspace) for spec in specs]
-    return GradingResult(submission=str(submission), assignments=results, sandbox=mode,
+    isolation = resolve_isolation(config.mode, device)
+    if isolation.mode == "basic" and isolation.dedicated_uid:
+        protect_folders((str(course.root / "solutions"), *options.hide))
+    deadline = time.monotonic() + options.submission_budget
+    # hidden tests' inputs are keyed by the course secret (grader/secret.py); read before any work
+    hidden = not options.public_only and any(spec.has_solution for spec in specs)
+    secret = read_secret(course.root / "solutions") if hidden else None
+    with Session() as session:
+        with open_submission(submission, session.folder / "intake") as intake:
+            results = [_grade_assignment(spec, intake, config, isolation, options, session, secret, deadline)
+                       for spec in specs]
+    return GradingResult(submission=str(submission), assignments=results, sandbox=isolation.mode,
                          device=device_label, version=__version__,
-                         seconds=time.perf_counter() - started)
+                         seconds=time.perf_counter() - started, isolation=isolation.as_dict())
 
 
-def _grade_assignment(spec: AssignmentSpec, intake: Intake, config: SandboxConfig, mode: str,
-                      options: GradeOptions, workspace: Path) -> AssignmentResult:
+def _grade_assignment(spec: AssignmentSpec, intake: Intake, config: SandboxConfig, isolation: Isolation,
+                      options: GradeOptions, session: Session, secret: bytes | None,
+                      deadline: float) -> AssignmentResult:
     started = time.perf_counter()
     public_only = options.public_only or not spec.has_solution
+    # trusted material first: the reference is copied and imported before any student code runs
+    reference_child = None
+    plugin = GradingPlugin(spec, None, None, None, options.seed, None if public_only else spec.hidden_tests, secret)
+    if not public_only:
+        ref_files = session.folder / f"reference-{spec.name}"
+        ref_files.mkdir()
+        shutil.copy(spec.solution_file, ref_files / spec.filename)
+        reference_child = StudentModule(ref_files, spec.module, config, isolation, session)
+        plugin.reference_child = reference_child
+        plugin.reference_module()
     student, error = None, None
     folder = intake.locate(spec.filename)
     if folder is None:
         error = f"missing file: {spec.filename} is not in the submission"
-    if folder is not None:
-        files = workspace / f"student-{spec.name}"
-        intake.copy_folder(folder, files)
-        student = StudentModule(files, spec.module, config, mode, workspace / f"runs-{spec.name}")
-        (workspace / f"runs-{spec.name}").mkdir()
-        try:
-            student.start()
-        except StudentUnavailable as exc:
-            error, student = str(exc), None
-    reference_child = None
-    if not public_only:
-        ref_files = workspace / f"reference-{spec.name}"
-        ref_files.mkdir()
-        shutil.copy(spec.solution_file, ref_files / spec.filename)
-        (workspace / f"refruns-{spec.name}").mkdir()
-        reference_child = StudentModule(ref_files, spec.module, config, mode, workspace / f"refruns-{spec.name}")
-    plugin = GradingPlugin(spec, student, error, reference_child, options.seed,
-                           None if public_only else spec.hidden_tests)
     try:
+        if folder is not None:
+            files = session.folder / f"student-{spec.name}"
+            intake.copy_folder(folder, files)
+            student = StudentModule(files, spec.module, config, isolation, session)
+            remaining = deadline - time.monotonic()
+            if remaining < options.assignment_budget:
+                student.set_budget(remaining, f"the submission's time budget ({options.submission_budget:g} s)")
+            else:
+                student.set_budget(options.assignment_budget,
+                                   f"the time budget for {spec.name} ({options.assignment_budget:g} s)")
+            try:
+                student.start()
+            except StudentError as exc:
+                error = str(exc)
+                student.close()
+                student = None
+        plugin.student, plugin.unavailable = student, error
         run_tests(spec, plugin, public_only, options.keyword)
     finally:
         for module in (student, reference_child):

@@ -4,8 +4,11 @@
 
 The zip holds, at its root: setup.sh and run_autograder (executable, with GRADER_ASSIGNMENTS
 set to the assignments named here), and the course: pyproject.toml, README.md, grader/,
-templates/, assignments/<name>/ and solutions/<name>/ for the named assignments only
-(--public-only leaves solutions/ out: Gradescope then runs the public tests only).
+templates/, assignments/<name>/ and solutions/<name>/ for the named assignments only, plus the
+course secret as solutions/.course-secret (the one local grading uses, from
+$GRADER_COURSE_SECRET or solutions/.course-secret, created if missing), so Gradescope draws
+the same hidden inputs as `grader grade` with the same seed. --public-only leaves solutions/
+and the secret out: Gradescope then runs the public tests only.
 """
 from __future__ import annotations
 
@@ -16,6 +19,10 @@ from pathlib import Path
 
 COURSE = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(COURSE))
+
+from grader.course import CourseError  # noqa: E402
+from grader.secret import FILENAME, read_secret  # noqa: E402
 SKIPPED = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 ASSIGNMENTS_LINE = 'export GRADER_ASSIGNMENTS="${GRADER_ASSIGNMENTS-}"'
 
@@ -43,6 +50,10 @@ def build(assignments: list[str], out: Path, public_only: bool = False) -> Path:
         raise SystemExit("make_autograder: run_autograder no longer has the GRADER_ASSIGNMENTS line")
     baked = f'export GRADER_ASSIGNMENTS="${{GRADER_ASSIGNMENTS-{",".join(assignments)}}}"'
     runner = runner.replace(ASSIGNMENTS_LINE, baked)
+    try:
+        secret = None if public_only else read_secret(COURSE / "solutions")
+    except CourseError as exc:
+        raise SystemExit(f"make_autograder: {exc}") from None
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         _add_executable(archive, "setup.sh", (HERE / "setup.sh").read_text())
         _add_executable(archive, "run_autograder", runner)
@@ -54,6 +65,8 @@ def build(assignments: list[str], out: Path, public_only: bool = False) -> Path:
             _add_tree(archive, COURSE / "assignments" / name, f"assignments/{name}")
             if not public_only:
                 _add_tree(archive, COURSE / "solutions" / name, f"solutions/{name}")
+        if not public_only:
+            archive.writestr(f"solutions/{FILENAME}", secret.hex() + "\n")
     return out
 
 

@@ -1,13 +1,23 @@
 """Fixtures for the framework's own tests."""
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from grader.sandbox import launcher
+from grader.sandbox import SandboxConfig, StudentModule, launcher
+from grader.sandbox.launcher import Limits
+from grader.sandbox.workspace import Session
+from grader.secret import ENV_VAR
+
+# A fixed course secret for the framework's tests: hidden inputs are the same on every checkout
+# (mutant tests stay reproducible) and no test writes solutions/.course-secret into the repository.
+# tests/test_rigging.py unsets it where it tests the secret file.
+TEST_COURSE_SECRET = "5eed" * 16
+os.environ[ENV_VAR] = TEST_COURSE_SECRET
 
 TOY_SKELETON = '''
 def double(x):
@@ -96,6 +106,28 @@ def module_dir(tmp_path):
         (folder / f"{name}.py").write_text(textwrap.dedent(source))
         return folder
     return make
+
+
+@pytest.fixture
+def load(module_dir):
+    """load(source, mode=..., hide=..., **limits) -> a started StudentModule for module "sub",
+    in a sandbox of its own (everything closed after the test)."""
+    opened = []
+    session = Session()
+
+    def make(source: str, mode: str = "auto", hide: tuple[str, ...] = (), start: bool = True,
+             **limits) -> StudentModule:
+        config = SandboxConfig(mode=mode, limits=Limits(**limits), hide=hide)
+        module = StudentModule(module_dir("sub", source), "sub", config,
+                               launcher.resolve_isolation(mode), session)
+        opened.append(module)
+        if start:
+            module.start()
+        return module
+    yield make
+    for module in opened:
+        module.close()
+    session.close()
 
 
 needs_bwrap = pytest.mark.skipif(not launcher.bubblewrap_works(), reason="bubblewrap is not usable here")

@@ -70,3 +70,25 @@ def test_gradient_check_rejects_a_wrong_shape():
     with pytest.raises(CheckFailure, match="gradient wrt w has shape"):
         check_gradient(lambda x: float(np.sum(x)), np.zeros((2, 2)), np.zeros(4), func="f", case="c", wrt="w",
                        rng=np.random.default_rng(0))
+
+
+def test_gradient_check_names_a_float32_forward_instead_of_counting_elements():
+    # A correct gradient of a float32 forward: its rounding swamps centred differences at
+    # eps 1e-6, so the check says so and names the dtype rather than "n of n elements off".
+    rng = np.random.default_rng(2)
+    a, x = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    loss32 = lambda x_: float(np.sum((a * x_ ** 2).astype(np.float32)))  # noqa: E731
+    with pytest.raises(CheckFailure) as info:
+        check_gradient(loss32, x, 2 * a * x, func="f", case="c", wrt="x", rng=rng, forward_dtype=np.float32)
+    text = str(info.value)
+    assert "your forward returned float32 for float64 input" in text and "agrees" in text
+    assert "elements off" not in text
+    # A gradient wrong beyond even that noise is reported as wrong, still naming the dtype.
+    with pytest.raises(CheckFailure, match="returned float32 .* Even so, the gradient wrt x disagrees"):
+        check_gradient(loss32, x, 2 * a * x + 1e3, func="f", case="c", wrt="x", rng=rng, forward_dtype=np.float32)
+
+
+def test_gradient_check_names_the_forward_it_differentiates():
+    with pytest.raises(CheckFailure, match="finite differences of the reference f at index"):
+        check_gradient(lambda x: float(np.sum(x ** 2)), np.ones(3), np.zeros(3), func="f", case="c", wrt="x",
+                       rng=np.random.default_rng(0), of="the reference f")

@@ -6,28 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from grader.sandbox import (SandboxConfig, StudentCrashed, StudentModule, StudentRaised, StudentTimeout,
-                            StudentUnavailable, resolve_mode)
-from grader.sandbox.launcher import Limits
+from grader.sandbox import StudentCrashed, StudentRaised, StudentTimeout, StudentUnavailable
 from tests.conftest import needs_bwrap
-
-
-@pytest.fixture
-def load(tmp_path, module_dir):
-    """load(source, **limits) -> a started StudentModule for module "sub" (closed after the test)."""
-    opened = []
-
-    def make(source: str, mode: str = "auto", hide: tuple[str, ...] = (), **limits) -> StudentModule:
-        config = SandboxConfig(mode=mode, limits=Limits(**limits), hide=hide)
-        work = tmp_path / f"ws{len(opened)}"
-        work.mkdir()
-        module = StudentModule(module_dir("sub", source), "sub", config, resolve_mode(config), work)
-        opened.append(module)
-        module.start()
-        return module
-    yield make
-    for module in opened:
-        module.close()
 
 
 def test_results_cross_as_plain_validated_data(load):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..reports.render import atomic_write
+from ..reports.sanitize import inert
 from .discovery import Entry
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -56,7 +57,9 @@ class StudentRow:
 
 
 def safe_cell(text: str) -> str:
-    """Text a spreadsheet shows as text (never evaluates as a formula)."""
+    """Text a spreadsheet shows as text (never evaluates as a formula), its control characters
+    escaped (``reports.sanitize.inert``)."""
+    text = inert(text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -24,7 +24,8 @@ from ..course import CourseError, find_course
 from ..intake import SubmissionError, is_archive
 from ..pipeline import GradeOptions, grade_submission
 from ..reports.render import atomic_write
-from ..reports.results_json import results_dict
+from ..reports.results_json import TEXT_FORMAT, results_dict
+from ..reports.sanitize import clean
 
 DEFAULTS = {"GRADESCOPE_SUBMISSION_DIR": "/autograder/submission",
             "GRADESCOPE_RESULTS_DIR": "/autograder/results",
@@ -46,8 +47,8 @@ def submission_path(folder: Path) -> Path:
 
 
 def failure_results(reason: str) -> dict:
-    return {"score": 0.0, "execution_time": 0.0, "output": f"Not graded: {reason}",
-            "stdout_visibility": "hidden", "tests": []}
+    return {"score": 0.0, "execution_time": 0.0, "output": clean(f"Not graded: {reason}"),
+            "output_format": TEXT_FORMAT, "stdout_visibility": "hidden", "tests": []}
 
 
 def gradescope_results(submission: Path, course_root: Path, assignments: list[str] | None,
@@ -55,10 +56,10 @@ def gradescope_results(submission: Path, course_root: Path, assignments: list[st
     course = find_course(course_root)
     result = grade_submission(submission_path(submission), course, assignments, options)
     data = results_dict(result)
-    notes = [f"{a.name}: not graded ({a.error})" for a in result.assignments if a.error]
+    notes = [f"{a['name']}: not graded ({a['error']})" for a in data["assignments"] if a["error"]]  # cleaned
     sandbox = f"sandbox: {result.sandbox}" + (" (no bubblewrap: student code not isolated from the file system)"
                                              if result.sandbox == "basic" else "")
-    data["output"] = "\n".join([*notes, f"{sandbox} · device: {result.device}"])
+    data["output"] = clean("\n".join([*notes, f"{sandbox} · device: {result.device}"]))
     data["stdout_visibility"] = "hidden"
     return data
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..course import Course
 from ..inventory import count_points
 from ..pipeline import GradeOptions
+from .. import secret as course_secret
 from .discovery import BatchInputError, Entry, apply_roster, discover, make_folders_unique, read_roster
 from .executors import make_executor
 from .fingerprint import entry_fingerprint, grading_key
@@ -86,7 +87,12 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
                               "hide": tuple(dict.fromkeys((*settings.options.hide,
                                                            str(settings.submissions.resolve()),
                                                            str(settings.out.resolve()))))})
-    key = grading_key(course, names, {"seed": options.seed, "sandbox": options.sandbox, "device": options.device})
+    # the course secret keys the hidden tests' inputs: a new secret regrades everyone (and a
+    # missing one is reported here, before any worker starts)
+    hidden = not options.public_only and any(spec.has_solution for spec in specs)
+    secret_id = course_secret.fingerprint(course_secret.read_secret(course.root / "solutions")) if hidden else ""
+    key = grading_key(course, names, {"seed": options.seed, "sandbox": options.sandbox, "device": options.device,
+                                      "secret": secret_id})
     executor = make_executor(settings.executor, workers, settings.scheduler)  # fails early without Dask
     settings.out.mkdir(parents=True, exist_ok=True)
     store = Store(settings.out)

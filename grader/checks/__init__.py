@@ -1,9 +1,9 @@
 """Trusted checks used by tests: comparisons, gradient checks, timing. Each raises
 ``CheckFailure`` with a message that names the function, the case and what differs."""
 from .compare import assert_close, expect_array, expect_raises, relative_error
-from .failure import CheckFailure
+from .failure import CheckFailure, clip, quote
 from .gradient import check_gradient
 from .timing import SpeedJudge, SpeedResult
 
-__all__ = ["CheckFailure", "assert_close", "expect_array", "expect_raises", "relative_error",
+__all__ = ["CheckFailure", "clip", "quote", "assert_close", "expect_array", "expect_raises", "relative_error",
            "check_gradient", "SpeedJudge", "SpeedResult"]

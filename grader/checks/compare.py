@@ -1,7 +1,8 @@
 """Compare what a student function returned with what it should have returned.
 
 Everything here treats the student's value as untrusted data: it is converted to a plain
-float64 ``numpy.ndarray`` before any arithmetic, so no method of the student's runs.
+float64 ``numpy.ndarray`` before any arithmetic, so no method of the student's runs, and it is
+described by type, shape, dtype and a few numbers, or quoted through ``quote``/``clip`` (bounded).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from ..sandbox.errors import StudentError, StudentRaised
-from .failure import CheckFailure
+from .failure import QUOTE_LIMIT, CheckFailure, clip
 
 TINY = 1e-300  # keeps the relative error finite when both arrays are exactly zero
 
@@ -68,8 +69,8 @@ def expect_raises(exc_type: type, call: Callable[[], object], *, func: str, case
     except exc_type:
         return
     except StudentRaised as exc:
-        raise CheckFailure(f"{head}: should raise {exc_type.__name__}, raised {exc.type_name}"
-                           + (f": {exc.message}" if exc.message else "")) from None
+        raise CheckFailure(f"{head}: should raise {exc_type.__name__}, raised {clip(exc.type_name, QUOTE_LIMIT)}"
+                           + (f": {clip(exc.message, QUOTE_LIMIT)}" if exc.message else "")) from None
     except StudentError as exc:
         raise CheckFailure(f"{head}: should raise {exc_type.__name__}; instead: {exc}") from None
     summary = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)

@@ -6,6 +6,11 @@ report its own time. Calls alternate between the two, each round on fresh random
 the medians are compared as a ratio. Every output the student was timed on is checked against
 the reference's output for the same input, so skipping work does not pay. A student call that
 runs past twice the allowed ratio is stopped there (a loop implementation fails in bounded time).
+
+What the student cannot steer: the timed inputs come from a generator seeded with fresh OS
+entropy in every grading (not from the test's seeded generator), so they cannot be predicted
+and precomputed; and the student's whole sandbox is frozen while the reference is timed, so
+nothing it left running in the background can slow the reference down.
 """
 from __future__ import annotations
 
@@ -46,24 +51,32 @@ def _outputs(value) -> list[np.ndarray]:
 
 
 class SpeedJudge:
-    def __init__(self, student: StudentModule, reference: StudentModule, rng: np.random.Generator,
+    def __init__(self, student: StudentModule, reference: StudentModule,
                  note: Callable[[str], None] = lambda text: None):
-        self.student, self.reference, self.rng, self.note = student, reference, rng, note
+        self.student, self.reference, self.note = student, reference, note
+
+    def _time_reference(self, func: str, args: tuple, kwargs: dict):
+        """Time the reference with every process of the student's sandbox suspended."""
+        with self.student.frozen():
+            return self.reference.timed_call(func, args, kwargs, timeout=60.0)
 
     def compare(self, func: str, make_case: Callable[[np.random.Generator], tuple[tuple, dict]], *,
                 threshold: float, case: str, repeats: int = 7, rtol: float = 1e-6) -> SpeedResult:
         """Fail unless median(student) / median(reference) <= threshold on `make_case` inputs.
 
+        `make_case(rng)` is called once per round with a generator seeded from fresh OS entropy.
+
         rtol 1e-6 for the outputs: both sides compute in float64 on identical inputs; only the
         order of summation differs.
         """
+        fresh = np.random.default_rng()  # OS entropy: unpredictable, different in every grading
         ref_times: list[float] = []
         stu_times: list[float] = []
         for round_no in range(repeats + 1):  # round 0 warms both up (imports, allocator, BLAS)
-            args, kwargs = make_case(self.rng)
+            args, kwargs = make_case(fresh)
             ref_first = round_no % 2 == 0
             if ref_first:
-                ref_t, expected = self.reference.timed_call(func, args, kwargs, timeout=60.0)
+                ref_t, expected = self._time_reference(func, args, kwargs)
             # round 0 is always reference-first, so a reference time exists from then on
             limit = max(2 * threshold * statistics.median(ref_times or [ref_t]), MIN_LIMIT)
             try:
@@ -74,7 +87,7 @@ class SpeedJudge:
                     f"reference's median {statistics.median(ref_times or [ref_t]) * 1e3:.2f} ms "
                     f"(allowed ratio {threshold:g}); vectorise the loops") from None
             if not ref_first:
-                ref_t, expected = self.reference.timed_call(func, args, kwargs, timeout=60.0)
+                ref_t, expected = self._time_reference(func, args, kwargs)
             exp_parts, got_parts = _outputs(expected), _outputs(got)
             if len(got_parts) != len(exp_parts):
                 raise CheckFailure(f"{func} ({case}): returned {len(got_parts)} value(s) in a timed call, expected {len(exp_parts)}")

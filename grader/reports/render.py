@@ -2,7 +2,13 @@
 
 Templates live in the course's ``templates/`` folder (falling back to the copy beside this
 package); autoescaping is on for HTML. The HTML report is self-contained: no external CSS,
-fonts, scripts or images (pictures are inline SVG or data: URIs).
+fonts, scripts or images (pictures are inline SVG or data: URIs), and its Content-Security-Policy
+forbids them anyway.
+
+Student text is inert in every report: the result is passed through ``sanitize.clean_result``
+before rendering, every value a template prints is made ``inert`` once more (Jinja's
+``finalize``), and the Markdown template quotes student text with the ``md_inline`` and
+``md_code`` filters.
 """
 from __future__ import annotations
 
@@ -12,9 +18,11 @@ import tempfile
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from ..models import GradingResult
 from .results_json import results_dict
+from .sanitize import clean_result, inert, md_code, md_inline
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -23,9 +31,18 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     folders = [str(p) for p in (template_dir, PACKAGE_TEMPLATES) if p is not None and Path(p).is_dir()]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders),
                              autoescape=jinja2.select_autoescape(["html", "html.j2"]),
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                             finalize=_finalize)
     env.filters["points"] = lambda x: f"{x:g}"
+    env.filters["md_inline"] = md_inline
+    env.filters["md_code"] = md_code
     return env
+
+
+def _finalize(value):
+    """Every value a template prints: text made inert (markup the grader built, e.g. an SVG
+    chart, is kept as it is)."""
+    return inert(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def _umask() -> int:
@@ -49,6 +66,7 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def render_report(result: GradingResult, kind: str, template_dir: Path | None = None) -> str:
+    result = clean_result(result)
     template = environment(template_dir).get_template(f"report.{kind}.j2")
     return template.render(result=result, student=Path(result.submission).name)
 

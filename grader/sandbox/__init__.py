@@ -2,8 +2,9 @@
 ``launcher`` starts it sandboxed; ``proxy`` is what the trusted tests call."""
 from .errors import (StudentBadReply, StudentCrashed, StudentError, StudentRaised, StudentTimeout,
                      StudentUnavailable)
-from .launcher import Limits, SandboxConfig, resolve_mode
+from .launcher import Isolation, Limits, SandboxConfig, resolve_isolation, resolve_mode
 from .proxy import StudentModule
 
 __all__ = ["StudentBadReply", "StudentCrashed", "StudentError", "StudentRaised", "StudentTimeout",
-           "StudentUnavailable", "Limits", "SandboxConfig", "resolve_mode", "StudentModule"]
+           "StudentUnavailable", "Isolation", "Limits", "SandboxConfig",
+           "resolve_isolation", "resolve_mode", "StudentModule"]

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import builtins
 
+from ..quoting import QUOTE_LIMIT, clip
+
 
 class StudentError(Exception):
-    """The student's code did not produce a usable result."""
+    """The student's code did not produce a usable result. The message, which may quote the
+    student's own text, is clipped to ``grader.quoting.MESSAGE_LIMIT`` characters."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(clip(message))
 
 
 class StudentRaised(StudentError):
     def __init__(self, func: str, type_name: str, message: str, where: str = ""):
+        # all three come from the student's process: bounded before anything quotes them
+        type_name, message, where = clip(type_name, QUOTE_LIMIT), clip(message), clip(where, QUOTE_LIMIT)
         self.func, self.type_name, self.message, self.where = func, type_name, message, where
         text = f"{func} raised {type_name}" + (f": {message}" if message else "") + where
         super().__init__(text)

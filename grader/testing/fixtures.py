@@ -36,14 +36,15 @@ def reference():
 
 @pytest.fixture
 def rng(request: pytest.FixtureRequest) -> np.random.Generator:
-    """A generator seeded from the grading seed and the test's node id."""
+    """A generator seeded from the grading seed and the test's node id (and, for hidden tests,
+    the course secret)."""
     return _plugin().rng_for(request.node)
 
 
 @pytest.fixture
-def speed(student: StudentModule, rng: np.random.Generator) -> SpeedJudge:
-    """Times the student against the reference (hidden tests)."""
-    return _plugin().speed_judge(student, rng)
+def speed(student: StudentModule) -> SpeedJudge:
+    """Times the student against the reference (hidden tests), on fresh random inputs."""
+    return _plugin().speed_judge(student)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from ..course import AssignmentSpec
 from ..models import Attachment, TestResult
 from ..sandbox import StudentError, StudentModule, StudentUnavailable
 from ..sandbox.proxy import DEFAULT_CALL_TIMEOUT
+from ..secret import hidden_rng
 
 PUBLIC_OUTPUT_LIMIT = 4000
 
@@ -55,9 +56,11 @@ class _Current:
 
 class GradingPlugin:
     def __init__(self, spec: AssignmentSpec, student: StudentModule | None, unavailable: str | None,
-                 reference_child: StudentModule | None, seed: int, hidden_dir: Path | None):
+                 reference_child: StudentModule | None, seed: int, hidden_dir: Path | None,
+                 secret: bytes | None = None):
         self.spec, self.student, self.unavailable = spec, student, unavailable
         self.reference_child, self.seed, self.hidden_dir = reference_child, seed, hidden_dir
+        self._secret = secret   # the course secret (grader/secret.py): keys hidden tests' inputs
         self.results: list[TestResult] = []
         self.collection_errors: list[str] = []
         self._current = _Current()
@@ -89,12 +92,18 @@ class GradingPlugin:
         return self._reference_module
 
     def rng_for(self, node: pytest.Item) -> np.random.Generator:
+        """Public tests: the grading seed and the test id (students can replay these inputs).
+        Hidden tests: the course secret too, so their inputs cannot be replayed."""
+        if self._is_hidden(node):
+            if self._secret is None:
+                raise RuntimeError("hidden tests need the course secret (grader.secret.read_secret)")
+            return hidden_rng(self._secret, self.seed, node.nodeid)
         return np.random.default_rng([self.seed, zlib.crc32(node.nodeid.encode())])
 
-    def speed_judge(self, student: StudentModule, rng: np.random.Generator) -> SpeedJudge:
+    def speed_judge(self, student: StudentModule) -> SpeedJudge:
         if self.reference_child is None:
             pytest.skip("speed tests need the reference solution (instructor copy only)")
-        return SpeedJudge(student, self.reference_child, rng, note=lambda text: self._current.notes.append(text))
+        return SpeedJudge(student, self.reference_child, note=lambda text: self._current.notes.append(text))
 
     def attacher(self) -> Attach:
         return Attach(lambda attachment: self._current.attachments.append(attachment))

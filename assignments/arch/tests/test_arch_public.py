@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from grader.checks import CheckFailure, assert_close, expect_array, expect_raises
+from grader.checks import CheckFailure, assert_close, expect_array, expect_raises, quote
 
 
 def _expect_int(value, expected, *, func, case):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CheckFailure(f"{func} ({case}): should return an int, got {type(value).__name__} {value!r}")
+        raise CheckFailure(f"{func} ({case}): should return an int, got {type(value).__name__} {quote(value)}")
     if value != expected:
-        raise CheckFailure(f"{func} ({case}): returned {value}, expected {expected}")
+        raise CheckFailure(f"{func} ({case}): returned {quote(value)}, expected {expected}")
 
 
 @pytest.mark.points(2)
@@ -54,16 +54,16 @@ def test_vgg16_first_block(student):
     expected = [((224, 224, 64), 1792, 3211264), ((224, 224, 64), 36928, 3211264), ((112, 112, 64), 0, 802816)]
     rows = student.layer_table(spec, (224, 224, 3))
     if not isinstance(rows, (list, tuple)) or len(rows) != 3:
-        raise CheckFailure(f"layer_table ({case}): should return a list of 3 rows, got {rows!r}"[:300])
+        raise CheckFailure(f"layer_table ({case}): should return a list of 3 rows, got {quote(rows)}")
     for k, (row, want) in enumerate(zip(rows, expected)):
         well_formed = (isinstance(row, (list, tuple)) and len(row) == 3 and isinstance(row[0], (list, tuple))
                        and all(type(v) is int for v in (*row[0], row[1], row[2])))
         if not well_formed:
             raise CheckFailure(f"layer_table ({case}): row {k} should be ((H, W, C), n_params, n_activations) "
-                               f"made of ints, got {row!r}"[:300])
+                               f"made of ints, got {quote(row)}")
         got = (tuple(row[0]), row[1], row[2])
         if got != want:
-            raise CheckFailure(f"layer_table ({case}): row {k} {spec[k]} is {got!r}, expected {want}"[:300])
+            raise CheckFailure(f"layer_table ({case}): row {k} {spec[k]} is {quote(got)}, expected {want}")
 
 
 @pytest.mark.points(1)

@@ -11,7 +11,7 @@ width W, D filters of size F x F, stride S, padding P.
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailure, assert_close, check_gradient, expect_array, expect_raises
+from grader.checks import CheckFailure, assert_close, check_gradient, expect_array, expect_raises, quote
 
 # Hand-computed expectations in float64: only rounding differs (~1e-16), so 1e-10 has a wide
 # margin, while a wrong index or a missing term is off by O(1).
@@ -45,10 +45,10 @@ def test_output_size_examples(student, n, f, stride, pad, expected):
     got = student.conv_output_size(n, f, stride=stride, pad=pad)
     case = f"n={n}, f={f}, stride={stride}, pad={pad}"
     if type(got) is not int:
-        raise CheckFailure(f"conv_output_size ({case}): returned {got!r} ({type(got).__name__}), "
+        raise CheckFailure(f"conv_output_size ({case}): returned {quote(got)} ({type(got).__name__}), "
                            f"expected the int {expected} (use // once you know the division is exact)")
     if got != expected:
-        raise CheckFailure(f"conv_output_size ({case}): returned {got}, expected "
+        raise CheckFailure(f"conv_output_size ({case}): returned {quote(got)}, expected "
                            f"({n} - {f} + 2*{pad})/{stride} + 1 = {expected}")
 
 
@@ -205,11 +205,14 @@ def gradient_problem(rng):
     return x, w, b, g
 
 
+def forward(student, x, w, b, g):
+    return expect_array(student.conv2d_forward(x, w, b, stride=GRAD_CASE["S"], pad=GRAD_CASE["P"]),
+                        func="conv2d_forward", case=GRAD_ID, shape=g.shape)
+
+
 def loss_of(student, x, w, b, g):
     """L = sum(z * g): its gradient wrt z is g, so backward(g, ...) must return dL/dx, dL/dw, dL/db."""
-    z = expect_array(student.conv2d_forward(x, w, b, stride=GRAD_CASE["S"], pad=GRAD_CASE["P"]),
-                     func="conv2d_forward", case=GRAD_ID, shape=g.shape)
-    return float(np.sum(z * g))
+    return float(np.sum(forward(student, x, w, b, g) * g))
 
 
 def backward_parts(student, x, w, b, g):
@@ -221,6 +224,7 @@ def backward_parts(student, x, w, b, g):
 
 # check_gradient's default rtol 1e-5 with eps 1e-6: the loss is linear in each of x, w, b, so
 # centred differences are exact up to rounding (~1e-10 relative here), and a wrong index is off by O(1).
+# forward_dtype: the rounding noise of the differences is that of the dtype your forward returns.
 
 @pytest.mark.points(2)
 @pytest.mark.tags("backward", "gradient", "dx")
@@ -230,7 +234,8 @@ def test_gradient_check_dx(student, rng, case_id):
     x, w, b, g = gradient_problem(rng)
     dx = backward_parts(student, x, w, b, g)[0]
     check_gradient(lambda x_: loss_of(student, x_, w, b, g), x, dx, func="conv2d_backward",
-                   case=case_id + ", L = sum(z * g)", wrt="x", rng=rng)
+                   case=case_id + ", L = sum(z * g)", wrt="x", rng=rng,
+                   forward_dtype=forward(student, x, w, b, g).dtype)
 
 
 @pytest.mark.points(2)
@@ -241,7 +246,8 @@ def test_gradient_check_dw(student, rng, case_id):
     x, w, b, g = gradient_problem(rng)
     dw = backward_parts(student, x, w, b, g)[1]
     check_gradient(lambda w_: loss_of(student, x, w_, b, g), w, dw, func="conv2d_backward",
-                   case=case_id + ", L = sum(z * g)", wrt="w", rng=rng)
+                   case=case_id + ", L = sum(z * g)", wrt="w", rng=rng,
+                   forward_dtype=forward(student, x, w, b, g).dtype)
 
 
 @pytest.mark.points(1)
@@ -252,7 +258,8 @@ def test_gradient_check_db(student, rng, case_id):
     x, w, b, g = gradient_problem(rng)
     db = backward_parts(student, x, w, b, g)[2]
     check_gradient(lambda b_: loss_of(student, x, w, b_, g), b, db, func="conv2d_backward",
-                   case=case_id + ", L = sum(z * g)", wrt="b", rng=rng)
+                   case=case_id + ", L = sum(z * g)", wrt="b", rng=rng,
+                   forward_dtype=forward(student, x, w, b, g).dtype)
 
 
 # -- your naive and vectorised versions agree -------------------------------------------------

@@ -5,7 +5,11 @@ This is the only grader code that runs next to student code. It is copied into t
 calls the student's function, and sends back what came out (or the exception's type and
 message). Everything it sends is treated by the grader as untrusted data.
 
-Usage: python -I child.py MODULE_DIR MODULE_NAME FD_IN FD_OUT DEVICE
+Usage: python -I child.py MODULE_DIR SOURCE_DIR MODULE_NAME FD_IN FD_OUT DEVICE [UID:GID]
+
+SOURCE_DIR is a read-only folder whose files are first copied into MODULE_DIR (bubblewrap: the
+working folder is an empty tmpfs), or "-" when MODULE_DIR already holds them (basic mode). UID:GID (basic mode started as root)
+makes the child drop to that unprivileged identity before the student's module is imported.
 """
 import os
 import sys
@@ -34,6 +38,63 @@ def describe_exception(exc: BaseException, filename: str) -> dict:
             "message": message[:500], "where": where}
 
 
+def become(uid: int, gid: int) -> None:
+    """Drop from root to `uid`/`gid` for good (basic mode as root), keeping imports working.
+
+    The Python installation may lie where `uid` cannot go (``/root/.pyenv``, mode 0700): each
+    import root is opened now, as root, and reached afterwards through ``/proc/self/fd/N``, which
+    gives access to that folder and below, never to its parents. Changing every uid away from 0
+    clears all capabilities; seccomp and ``no_new_privs`` were set before exec.
+    """
+    import ctypes
+    import importlib
+    moved = {}
+    for entry in sys.path:
+        if entry and os.path.isdir(entry) and entry not in moved:
+            moved[entry] = "/proc/self/fd/%d" % os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+
+    def relocate(path):
+        for old, new in moved.items():
+            if path == old or path.startswith(old.rstrip("/") + "/"):
+                return new + path[len(old):]
+        return path
+    sys.path[:] = [relocate(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        paths = getattr(module, "__path__", None)
+        if isinstance(paths, list):
+            paths[:] = [relocate(p) for p in paths]
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise SystemExit("could not drop privileges")
+    # a credential change makes /proc/self root's; make it ours again so /proc/self/fd works
+    ctypes.CDLL(None, use_errno=True).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+
+
+def copy_files(source: str, target: str) -> None:
+    """Copy the submission's files (contents only) from the read-only folder into the working one."""
+    import shutil
+    for folder, dirs, files in os.walk(source):
+        inside = os.path.join(target, os.path.relpath(folder, source))
+        os.makedirs(inside, exist_ok=True)
+        for name in files:
+            shutil.copyfile(os.path.join(folder, name), os.path.join(inside, name), follow_symlinks=False)
+
+
+def reap_children() -> None:
+    """Collect exited children (zombies) without waiting for running ones."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def to_device(value, xp):
     """Move ndarrays (also inside lists/tuples/dicts) to the array module `xp`."""
     import numpy as np
@@ -47,7 +108,10 @@ def to_device(value, xp):
 
 
 def main() -> None:
-    module_dir, module_name, fd_in, fd_out, device = sys.argv[1:6]
+    module_dir, source_dir, module_name, fd_in, fd_out, device = sys.argv[1:7]
+    if len(sys.argv) > 7:
+        uid, gid = (int(n) for n in sys.argv[7].split(":"))
+        become(uid, gid)
     requests = os.fdopen(int(fd_in), "rb", buffering=0)
     replies = os.fdopen(int(fd_out), "wb", buffering=0)
     sys.path.insert(0, module_dir)
@@ -69,6 +133,8 @@ def main() -> None:
         sync = cupy.cuda.Device().synchronize
 
     try:
+        if source_dir != "-":
+            copy_files(source_dir, module_dir)
         module = __import__(module_name)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt at import count too
         send({"import_error": describe_exception(exc, filename)})
@@ -81,6 +147,7 @@ def main() -> None:
             request = wire.decode(wire.read_frame(requests, REQUEST_LIMIT))
         except EOFError:
             return
+        reap_children()  # what the grader killed after the last call: free its process slots
         call_id = request.get("id")
         func = getattr(module, request["call"], None)
         if not callable(func):

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from grader.checks import CheckFailure, assert_close, expect_array, expect_raises
+from grader.checks import CheckFailure, assert_close, expect_array, expect_raises, quote
 
 
 def _expect_int(value, expected, *, func, case, what="result"):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CheckFailure(f"{func} ({case}): {what} should be an int, got {type(value).__name__} {value!r}")
+        raise CheckFailure(f"{func} ({case}): {what} should be an int, got {type(value).__name__} {quote(value)}")
     if value != expected:
-        raise CheckFailure(f"{func} ({case}): {what} is {value}, expected {expected}")
+        raise CheckFailure(f"{func} ({case}): {what} is {quote(value)}, expected {expected}")
 
 
 # -- parameter counts --------------------------------------------------------------------------
@@ -106,15 +106,15 @@ def _table(value, n_layers, *, case):
         where = f"row {k}"
         if not isinstance(row, (list, tuple)) or len(row) != 3:
             raise CheckFailure(f"{func} ({case}): {where} should be (output_shape, n_params, n_activations), "
-                               f"got {row!r}"[:300])
+                               f"got {quote(row)}")
         shape, n_params, n_acts = row
         if not isinstance(shape, (list, tuple)) or len(shape) != 3 \
                 or any(isinstance(s, bool) or not isinstance(s, int) for s in shape):
             raise CheckFailure(f"{func} ({case}): {where} output_shape should be three ints (H, W, C), "
-                               f"got {shape!r}"[:300])
+                               f"got {quote(shape)}")
         for what, number in (("n_params", n_params), ("n_activations", n_acts)):
             if isinstance(number, bool) or not isinstance(number, int):
-                raise CheckFailure(f"{func} ({case}): {where} {what} should be an int, got {number!r}"[:300])
+                raise CheckFailure(f"{func} ({case}): {where} {what} should be an int, got {quote(number)}")
         rows.append((tuple(shape), n_params, n_acts))
     return rows
 
@@ -175,7 +175,7 @@ def test_vgg16_output_shapes_and_activations(student, start, end):
     for k in range(start, end):
         _, name, shape, _, acts, lecture = VGG16[k]
         if rows[k][0] != shape:
-            raise CheckFailure(f"layer_table ({VGG_CASE}): {_row_name(k)} output_shape is {rows[k][0]}, "
+            raise CheckFailure(f"layer_table ({VGG_CASE}): {_row_name(k)} output_shape is {quote(rows[k][0])}, "
                                f"expected {shape}")
         _expect_int(rows[k][2], acts, func="layer_table", case=VGG_CASE,
                     what=f"{_row_name(k)} n_activations (lecture: {lecture.split(' / ')[1]})")
@@ -200,7 +200,7 @@ def test_vgg16_total_parameters(student):
     rows = _vgg_rows(student)
     total = sum(r[1] for r in rows)
     if total != VGG16_TOTAL_PARAMS:
-        raise CheckFailure(f"layer_table ({VGG_CASE}): the parameters add up to {total}, expected "
+        raise CheckFailure(f"layer_table ({VGG_CASE}): the parameters add up to {quote(total)}, expected "
                            f"{VGG16_TOTAL_PARAMS} (~138M)")
 
 
@@ -228,7 +228,7 @@ def test_layer_table_other_networks(student, input_shape, spec, expected):
     for k, (got, want) in enumerate(zip(rows, expected)):
         if got != want:
             raise CheckFailure(f"layer_table ({case}): row {k} {spec[k]} is "
-                               f"(output_shape, n_params, n_activations) = {got}, expected {want}")
+                               f"(output_shape, n_params, n_activations) = {quote(got)}, expected {want}")
 
 
 BAD_TABLES = [  # (case id, input_shape, spec)

@@ -17,6 +17,7 @@ from grader.checks import (
     check_gradient,
     expect_array,
     expect_raises,
+    quote,
 )
 from grader.datasets import load_digits
 from grader.plots.images import digits_png, filters_png
@@ -52,7 +53,7 @@ def _expect_params(params, *, func, case, n_in, n_hidden, tied):
     shapes = {"W": (n_in, n_hidden), "b": (n_hidden,), "c": (n_in,)}
     if not tied:
         shapes["W_dec"] = (n_hidden, n_in)
-    _expect(set(params) == set(shapes), f"{func} ({case}): params have keys {sorted(params)}, "
+    _expect(set(params) == set(shapes), f"{func} ({case}): params have keys {quote(sorted(params))}, "
                                         f"expected {sorted(shapes)}")
     return {k: expect_array(params[k], func=func, case=case + f", params[{k!r}]", shape=s)
             for k, s in shapes.items()}
@@ -77,7 +78,9 @@ DECODERS = [pytest.param("linear", id="sigmoid code, linear decoder"),
             pytest.param("sigmoid", id="sigmoid code, sigmoid decoder")]
 
 
-def _gradient_check(student, rng, *, tied, activation, decoder):
+def _gradient_check(student, reference, rng, *, tied, activation, decoder):
+    """The student's gradients against finite differences of the reference loss (graded: a
+    student loss that recognises the probe calls must not be able to make wrong gradients pass)."""
     n, n_in, n_hidden = 5, 6, 4
     case = (f"{'tied' if tied else 'untied'} weights, {activation} code, {decoder} decoder, "
             f"x (N={n}, D={n_in}), K={n_hidden}, corrupted input vs clean target")
@@ -96,8 +99,7 @@ def _gradient_check(student, rng, *, tied, activation, decoder):
 
     def loss_with(key):
         def f(value):
-            return float(np.asarray(student.ae_loss_and_grads(
-                x_in, x_target, {**params, key: value}, **kinds)[0]))
+            return float(reference.ae_loss_and_grads(x_in, x_target, {**params, key: value}, **kinds)[0])
         return f
 
     for key in params:  # every element: at most 24 per array
@@ -107,31 +109,31 @@ def _gradient_check(student, rng, *, tied, activation, decoder):
         # 1e-5. 1e-2 keeps a wide margin for students' different but correct summation orders,
         # while real bugs (a missing tied term, a sign, a lost 1/N) are off by 0.2 to 1.
         check_gradient(loss_with(key), params[key], grads[key], func="ae_loss_and_grads",
-                       case=case, wrt=key, rng=rng, rtol=1e-2)
+                       case=case, wrt=key, rng=rng, rtol=1e-2, of="the reference loss")
 
 
 @pytest.mark.points(3)
 @pytest.mark.tags("gradient", "tied")
 @pytest.mark.parametrize("decoder", DECODERS)
-def test_gradient_tied(student, rng, decoder):
+def test_gradient_tied(student, reference, rng, decoder):
     """ae_loss_and_grads: gradient check with tied weights (W used by encoder and decoder)"""
-    _gradient_check(student, rng, tied=True, activation="sigmoid", decoder=decoder)
+    _gradient_check(student, reference, rng, tied=True, activation="sigmoid", decoder=decoder)
 
 
 @pytest.mark.points(3)
 @pytest.mark.tags("gradient", "untied")
 @pytest.mark.parametrize("decoder", DECODERS)
-def test_gradient_untied(student, rng, decoder):
+def test_gradient_untied(student, reference, rng, decoder):
     """ae_loss_and_grads: gradient check with untied weights (separate W_dec)"""
-    _gradient_check(student, rng, tied=False, activation="sigmoid", decoder=decoder)
+    _gradient_check(student, reference, rng, tied=False, activation="sigmoid", decoder=decoder)
 
 
 @pytest.mark.points(2)
 @pytest.mark.tags("gradient", "linear-code")
 @pytest.mark.parametrize("tied", [pytest.param(True, id="tied"), pytest.param(False, id="untied")])
-def test_gradient_linear_code(student, rng, tied):
+def test_gradient_linear_code(student, reference, rng, tied):
     """ae_loss_and_grads: gradient check with a linear code layer and linear decoder"""
-    _gradient_check(student, rng, tied=tied, activation="linear", decoder="linear")
+    _gradient_check(student, reference, rng, tied=tied, activation="linear", decoder="linear")
 
 
 ALL_KINDS = [(tied, act, dec) for tied in (True, False) for act in ("sigmoid", "linear")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailure, assert_close, expect_raises
+from grader.checks import CheckFailure, assert_close, expect_raises, quote
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def test_output_size_matches_formula(student, reference):
         got = student.conv_output_size(n, f, stride=stride, pad=pad)
         case = f"n={n}, f={f}, stride={stride}, pad={pad}"
         if type(got) is not int or got != expected:
-            raise CheckFailure(f"conv_output_size ({case}): returned {got!r} ({type(got).__name__}), "
+            raise CheckFailure(f"conv_output_size ({case}): returned {quote(got)} ({type(got).__name__}), "
                                f"expected the int ({n} - {f} + 2*{pad})/{stride} + 1 = {expected}")
 
 

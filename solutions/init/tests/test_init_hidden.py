@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from grader.checks import CheckFailure, expect_array, expect_raises
+from grader.checks import CheckFailure, expect_array, expect_raises, quote
 from grader.plots import line_chart
 
 # Per-check false-failure probability of every statistical check (see the budget above).
@@ -54,9 +54,9 @@ def _check_fans(student, shape, expected):
     # NumPy integers arrive here as Python ints; floats (e.g. from a division) are not fans.
     got = student.fan_in_out(shape)
     if not (isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(v, int) for v in got)):
-        raise CheckFailure(f"fan_in_out({shape}): expected a pair of ints (fan_in, fan_out), got {got!r}")
+        raise CheckFailure(f"fan_in_out({shape}): expected a pair of ints (fan_in, fan_out), got {quote(got)}")
     if tuple(got) != expected:
-        raise CheckFailure(f"fan_in_out({shape}): expected (fan_in, fan_out) = {expected}, got {tuple(got)}")
+        raise CheckFailure(f"fan_in_out({shape}): expected (fan_in, fan_out) = {expected}, got {quote(tuple(got))}")
 
 
 @pytest.mark.points(1)

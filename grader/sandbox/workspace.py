@@ -1,0 +1,91 @@
+"""Where one grading keeps its files (submission copies, reference copies, sandbox folders).
+
+A session folder ``<tmp>/dl-grader-<uid>/<session>/`` is held by an exclusive lock on
+``<session>.lock`` for as long as its grader lives; the kernel drops the lock when the grader
+dies, however it dies. Opening a new session first sweeps the sessions whose lock is free:
+their folders (which hold reference copies) and their control groups are deleted, and their
+processes killed. So a grader or batch worker killed mid-grading leaves nothing behind for long.
+
+Permissions: the base and session folders are ``0711`` (a sandbox's own uid may pass through to
+its working folder, but list nothing); everything else is private to the grader.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import cgroups
+
+
+def _base() -> Path:
+    base = Path(tempfile.gettempdir()) / f"dl-grader-{os.geteuid()}"
+    base.mkdir(mode=0o711, exist_ok=True)
+    info = os.lstat(base)
+    if not os.path.isdir(base) or os.path.islink(base) or info.st_uid != os.geteuid():
+        raise RuntimeError(f"{base} is not a folder owned by the grader's user")
+    os.chmod(base, 0o711)
+    return base
+
+
+def sweep_leftovers(base: Path | None = None) -> list[str]:
+    """Remove the sessions (and their control groups) of graders that are gone; return their names."""
+    base = base or _base()
+    removed = []
+    for lock in base.glob("*.lock"):
+        session = lock.name[: -len(".lock")]
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # its grader is alive
+        try:
+            cgroups.remove_groups(cgroups.detect(), session + "-")
+            shutil.rmtree(base / session, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+            removed.append(session)
+        finally:
+            os.close(fd)
+    return removed
+
+
+class Session:
+    """One grading's private folder; a context manager that deletes it (and its groups) at exit."""
+
+    def __init__(self):
+        base = _base()
+        sweep_leftovers(base)
+        self.name = secrets.token_hex(6)
+        self._lock_fd = os.open(base / f"{self.name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self.folder = base / self.name
+        self.folder.mkdir(mode=0o711)
+        os.chmod(self.folder, 0o711)
+        self._boxes = 0
+
+    def box_name(self) -> str:
+        """A fresh name for a sandbox of this session (also its control group's name)."""
+        self._boxes += 1
+        return f"{self.name}-{self._boxes}"
+
+    def close(self) -> None:
+        if self._lock_fd is None:
+            return
+        cgroups.remove_groups(cgroups.detect(), self.name + "-")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        (self.folder.parent / f"{self.name}.lock").unlink(missing_ok=True)
+        os.close(self._lock_fd)
+        self._lock_fd = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
