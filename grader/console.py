@@ -37,8 +37,7 @@ def _first_lines(text: str, n: int = MESSAGE_LINES) -> Text:
 
 
 def _footer(result: GradingResult) -> str:
-    note = " — no bubblewrap: student code not isolated from the file system" if result.sandbox == "basic" else ""
-    return clean(f"sandbox: {result.sandbox}{note} · device: {result.device} · {result.seconds:.1f} s")
+    return clean(f"sandbox: {result.isolation_summary} · device: {result.device} · {result.seconds:.1f} s")
 
 
 def print_assignments(rows, course) -> None:

@@ -67,6 +67,11 @@ class GradingResult:
     isolation: dict = field(default_factory=dict)  # launcher.Isolation.as_dict(): what was in force
 
     @property
+    def isolation_summary(self) -> str:
+        """One line naming the isolation in force (mode, uid, seccomp, fences)."""
+        return str(self.isolation.get("summary") or self.sandbox)
+
+    @property
     def score(self) -> float:
         return sum(a.score for a in self.assignments)
 

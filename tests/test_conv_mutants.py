@@ -124,12 +124,11 @@ def test_loops_as_vectorised_versions_lose_only_the_speed_tests(loops_results):
 
 def test_flipped_kernel_loses_the_forward_tests(flipped_results):
     # Lost: every forward value test whose kernel is not symmetric under a 180-degree rotation
-    # (hidden: random kernels; public: the hand-made asymmetric ones), the forward speed test
-    # (its outputs are compared too), and the public gradient checks of dx and dw, which
-    # differentiate the student's own (flipped) forward. db does not depend on the flip.
-    expected = (_tagged(flipped_results, all_of=("forward",), none_of=("shape", "symmetric_kernel"))
-                + _tagged(flipped_results, all_of=("gradient",), any_of=("dx", "dw")))
-    assert len(expected) >= 20
+    # (hidden: random kernels; public: the hand-made asymmetric ones) and the forward speed test
+    # (its outputs are compared too). The mutant keeps the reference's backward, and when grading
+    # the gradient checks differentiate the reference forward: they pass.
+    expected = _tagged(flipped_results, all_of=("forward",), none_of=("shape", "symmetric_kernel"))
+    assert len(expected) >= 15
     _check_losses(flipped_results, expected)
     kept = _tagged(flipped_results, all_of=("output_size",))
     assert kept and not set(_numbers(kept)) & set(_numbers(lost(flipped_results, "conv")))

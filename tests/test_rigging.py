@@ -351,10 +351,13 @@ def test_probe_detecting_forward_earns_no_graded_gradient_points(tmp_path, assig
     graded = [t for t in gradient if t["visibility"] == "after_due_date"]
     assert len(graded) == n_graded
     assert all(t["score"] == 0 and "finite differences of the reference" in t["output"] for t in graded)
-    # The rig is real: the public self-check, which differentiates the student's own forward
-    # (the lecture's exercise), is fooled by it.
+    # When grading, the public gradient checks also differentiate the reference: no points there.
     public = [t for t in gradient if t["visibility"] == "visible"]
-    assert public and all(t["status"] == "passed" for t in public)
+    assert public and all(t["score"] == 0 for t in public)
+    # The rig is real: the self-check, which differentiates the student's own forward (the
+    # lecture's exercise), is fooled by it.
+    self_check = grade(make_submission(tmp_path, assignment, append=rig, name="self"), [assignment], public_only=True)
+    assert all(t["status"] == "passed" for t in assignment_tests(self_check, assignment) if "gradient" in t["tags"])
 
 
 def test_float32_forward_is_named_in_the_public_gradient_check(tmp_path):

@@ -57,8 +57,7 @@ def gradescope_results(submission: Path, course_root: Path, assignments: list[st
     result = grade_submission(submission_path(submission), course, assignments, options)
     data = results_dict(result)
     notes = [f"{a['name']}: not graded ({a['error']})" for a in data["assignments"] if a["error"]]  # cleaned
-    sandbox = f"sandbox: {result.sandbox}" + (" (no bubblewrap: student code not isolated from the file system)"
-                                             if result.sandbox == "basic" else "")
+    sandbox = f"sandbox: {result.isolation_summary}"
     data["output"] = clean("\n".join([*notes, f"{sandbox} · device: {result.device}"]))
     data["stdout_visibility"] = "hidden"
     return data

@@ -93,7 +93,7 @@ class Store:
             "max_score": result.max_score,
             "assignments": [{"name": a.name, "title": a.title, "score": a.score, "max_score": a.max_score,
                              "error": a.error} for a in result.assignments],
-            "sandbox": result.sandbox,
+            "sandbox": result.isolation_summary,
             "device": result.device,
             "version": result.version,
             "worker": vars(outcome.worker),

@@ -89,13 +89,14 @@ class Isolation:
 
     def describe(self) -> str:
         parts = [self.mode, f"uid: {self.uid}", "seccomp" if self.seccomp else "no seccomp", self.fences]
-        if not self.hides_solutions:
-            parts.append("solutions/ NOT hidden from student code")
+        if self.mode == "basic":
+            parts.append("no bubblewrap: the file system is visible to student code" +
+                         ("" if self.hides_solutions else ", solutions/ included"))
         return " · ".join(parts)
 
     def as_dict(self) -> dict:
         return {"mode": self.mode, "uid": self.uid, "seccomp": self.seccomp, "cgroup": self.cgroup,
-                "fences": self.fences, "hides_solutions": self.hides_solutions}
+                "fences": self.fences, "hides_solutions": self.hides_solutions, "summary": self.describe()}
 
 
 def child_environment(device: str, home: str) -> dict[str, str]:

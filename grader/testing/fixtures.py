@@ -6,7 +6,7 @@ import pytest
 
 from ..checks import SpeedJudge
 from ..sandbox import StudentModule
-from .plugin import Attach, GradingPlugin
+from .plugin import Attach, Differentiated, GradingPlugin
 
 _active: GradingPlugin | None = None
 
@@ -39,6 +39,14 @@ def rng(request: pytest.FixtureRequest) -> np.random.Generator:
     """A generator seeded from the grading seed and the test's node id (and, for hidden tests,
     the course secret)."""
     return _plugin().rng_for(request.node)
+
+
+@pytest.fixture
+def differentiated(student: StudentModule) -> Differentiated:
+    """The forward gradient checks differentiate, as ``(module, of)``: when grading, the reference
+    module (a forward the student cannot steer, so probe-recognising tricks earn nothing); in a
+    self-check, the student's own module (the lecture's exercise)."""
+    return _plugin().differentiated(student)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pytest
@@ -42,6 +42,12 @@ class Attach:
 
     def text(self, title: str, text: str) -> None:
         self._add(Attachment("text", title, text))
+
+
+class Differentiated(NamedTuple):
+    """What gradient checks take finite differences of: `module`'s forward, named `of` in messages."""
+    module: object
+    of: str
 
 
 @dataclass
@@ -99,6 +105,11 @@ class GradingPlugin:
                 raise RuntimeError("hidden tests need the course secret (grader.secret.read_secret)")
             return hidden_rng(self._secret, self.seed, node.nodeid)
         return np.random.default_rng([self.seed, zlib.crc32(node.nodeid.encode())])
+
+    def differentiated(self, student: StudentModule) -> Differentiated:
+        if self.hidden_dir is not None and self.spec.has_solution:
+            return Differentiated(self.reference_module(), "the reference forward")
+        return Differentiated(student, "your forward")
 
     def speed_judge(self, student: StudentModule) -> SpeedJudge:
         if self.reference_child is None:

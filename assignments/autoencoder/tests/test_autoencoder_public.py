@@ -109,7 +109,7 @@ def test_loss_by_hand(student):
 
 @pytest.mark.points(5)
 @pytest.mark.tags("gradient", "tied")
-def test_gradient_check_tied_small(student, rng):
+def test_gradient_check_tied_small(student, differentiated, rng):
     """ae_loss_and_grads: gradients of a small tied autoencoder match finite differences"""
     # D=4 inputs, K=3 code units, N=5 samples; sigmoid code, linear decoder, tied weights.
     # The input is a corrupted copy of the target, as in a denoising autoencoder.
@@ -124,13 +124,14 @@ def test_gradient_check_tied_small(student, rng):
             f"ae_loss_and_grads ({case}): grads must be a dict with keys {sorted(params)}")
     for key, value in params.items():
         def loss(perturbed, key=key):
-            return float(student.ae_loss_and_grads(x_in, x_target, {**params, key: perturbed})[0])
+            # your loss in a self-check; the reference's when grading
+            return float(differentiated.module.ae_loss_and_grads(x_in, x_target, {**params, key: perturbed})[0])
         # With tied weights, dL/dW = (encoder part) + (decoder part)^T: forgetting one shows
         # as an O(1) relative error. 1e-2 leaves room for the rounding of finite differences,
         # whose size depends on the dtype your function computes in (that of what it returned).
         check_gradient(loss, value, grads[key], func="ae_loss_and_grads", case=case,
                        wrt=key, rng=rng, rtol=1e-2, forward_dtype=getattr(grads[key], "dtype", None),
-                       of="your ae_loss_and_grads")
+                       of=differentiated.of.replace("forward", "ae_loss_and_grads"))
 
 
 @pytest.mark.points(4)

@@ -224,42 +224,44 @@ def backward_parts(student, x, w, b, g):
 
 # check_gradient's default rtol 1e-5 with eps 1e-6: the loss is linear in each of x, w, b, so
 # centred differences are exact up to rounding (~1e-10 relative here), and a wrong index is off by O(1).
-# forward_dtype: the rounding noise of the differences is that of the dtype your forward returns.
+# forward_dtype: the rounding noise of the differences is that of the dtype the forward returns.
+# When grading, `differentiated` is the reference forward (a forward recognising the probe points
+# then gains nothing); in your self-check it is your own conv2d_forward.
 
 @pytest.mark.points(2)
 @pytest.mark.tags("backward", "gradient", "dx")
 @pytest.mark.parametrize("case_id", [GRAD_ID])
-def test_gradient_check_dx(student, rng, case_id):
-    """conv2d_backward's dx agrees with finite differences of your conv2d_forward"""
+def test_gradient_check_dx(student, differentiated, rng, case_id):
+    """conv2d_backward's dx agrees with finite differences of conv2d_forward"""
     x, w, b, g = gradient_problem(rng)
     dx = backward_parts(student, x, w, b, g)[0]
-    check_gradient(lambda x_: loss_of(student, x_, w, b, g), x, dx, func="conv2d_backward",
+    check_gradient(lambda x_: loss_of(differentiated.module, x_, w, b, g), x, dx, func="conv2d_backward",
                    case=case_id + ", L = sum(z * g)", wrt="x", rng=rng,
-                   forward_dtype=forward(student, x, w, b, g).dtype)
+                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of)
 
 
 @pytest.mark.points(2)
 @pytest.mark.tags("backward", "gradient", "dw")
 @pytest.mark.parametrize("case_id", [GRAD_ID])
-def test_gradient_check_dw(student, rng, case_id):
-    """conv2d_backward's dw agrees with finite differences of your conv2d_forward"""
+def test_gradient_check_dw(student, differentiated, rng, case_id):
+    """conv2d_backward's dw agrees with finite differences of conv2d_forward"""
     x, w, b, g = gradient_problem(rng)
     dw = backward_parts(student, x, w, b, g)[1]
-    check_gradient(lambda w_: loss_of(student, x, w_, b, g), w, dw, func="conv2d_backward",
+    check_gradient(lambda w_: loss_of(differentiated.module, x, w_, b, g), w, dw, func="conv2d_backward",
                    case=case_id + ", L = sum(z * g)", wrt="w", rng=rng,
-                   forward_dtype=forward(student, x, w, b, g).dtype)
+                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of)
 
 
 @pytest.mark.points(1)
 @pytest.mark.tags("backward", "gradient", "db")
 @pytest.mark.parametrize("case_id", [GRAD_ID])
-def test_gradient_check_db(student, rng, case_id):
-    """conv2d_backward's db agrees with finite differences of your conv2d_forward"""
+def test_gradient_check_db(student, differentiated, rng, case_id):
+    """conv2d_backward's db agrees with finite differences of conv2d_forward"""
     x, w, b, g = gradient_problem(rng)
     db = backward_parts(student, x, w, b, g)[2]
-    check_gradient(lambda b_: loss_of(student, x, w, b_, g), b, db, func="conv2d_backward",
+    check_gradient(lambda b_: loss_of(differentiated.module, x, w, b_, g), b, db, func="conv2d_backward",
                    case=case_id + ", L = sum(z * g)", wrt="b", rng=rng,
-                   forward_dtype=forward(student, x, w, b, g).dtype)
+                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of)
 
 
 # -- your naive and vectorised versions agree -------------------------------------------------

@@ -68,7 +68,7 @@ def test_forward_output_shape(student, rng):
 
 @pytest.mark.points(3)
 @pytest.mark.tags("backward", "overlap", "gradient")
-def test_backward_gradient_check_overlapping(student, rng):
+def test_backward_gradient_check_overlapping(student, differentiated, rng):
     """maxpool_backward agrees with finite differences of maxpool_forward (F = 3, S = 1)"""
     shape, size, stride = (1, 2, 5, 4), 3, 1
     # Distinct values 0.1 apart: a step of eps = 1e-6 never changes which entry is a maximum,
@@ -77,15 +77,16 @@ def test_backward_gradient_check_overlapping(student, rng):
     g = rng.standard_normal((1, 2, 3, 2))
     case = f"x shape {shape}, size {size}, stride {stride}, loss = sum(z * g)"
 
-    def forward(x_point):
-        return expect_array(student.maxpool_forward(x_point, size=size, stride=stride),
+    def forward(x_point):  # yours in a self-check; the reference's when grading
+        return expect_array(differentiated.module.maxpool_forward(x_point, size=size, stride=stride),
                             func="maxpool_forward", case=case, shape=g.shape)
 
     dx = student.maxpool_backward(g, x, size=size, stride=stride)
     # rtol 1e-5: rounding of the finite differences is ~1e-10 here; a wrong routing is off by O(1).
     # forward_dtype: the noise of finite differences depends on the dtype your forward returns.
     check_gradient(lambda x_point: float(np.sum(forward(x_point) * g)), x, dx, func="maxpool_backward",
-                   case=case, wrt="x", rng=rng, rtol=1e-5, eps=1e-6, forward_dtype=forward(x).dtype)
+                   case=case, wrt="x", rng=rng, rtol=1e-5, eps=1e-6, forward_dtype=forward(x).dtype,
+                   of=differentiated.of)
 
 
 @pytest.mark.points(2)
