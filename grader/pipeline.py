@@ -100,13 +100,17 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, config: SandboxConfi
                 student.close()
                 student = None
         plugin.student, plugin.unavailable = student, error
-        run_tests(spec, plugin, public_only, options.keyword)
+        pytest_output = run_tests(spec, plugin, public_only, options.keyword)
     finally:
         for module in (student, reference_child):
             if module is not None:
                 module.close()
     if plugin.collection_errors:
         error = error or "the assignment's tests could not be collected: " + plugin.collection_errors[0]
+    if not plugin.results and error is None:  # never "graded" with 0 when nothing ran
+        last = (pytest_output.strip().splitlines() or ["no output"])[-1][:200]
+        error = (f"no test of {spec.name} matched -k {options.keyword!r}" if options.keyword else
+                 f"none of {spec.name}'s tests ran (pytest: {last})")
     hidden_points = spec.hidden_points if public_only else None
     return AssignmentResult(name=spec.name, title=spec.title, tests=plugin.results, error=error,
                             public_only=public_only, hidden_points=hidden_points,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,15 @@ def test_list_shows_points(toy_course):
 def test_results_dict_round_trips_through_json(graded):
     result, _ = graded
     assert json.loads(json.dumps(results_dict(result)))["score"] == 6
+
+
+def test_an_assignment_whose_tests_did_not_run_is_an_error_not_a_zero(toy_course, tmp_path):
+    course = find_course(toy_course)
+    result = grade_submission(toy_course / "solutions/toy", course, ["toy"], GradeOptions(keyword="no_such_test"))
+    assert result.assignments[0].error == "no test of toy matched -k 'no_such_test'"
+    shutil.rmtree(tmp_path / "c", ignore_errors=True)
+    shutil.copytree(toy_course, tmp_path / "c")
+    for test_file in (tmp_path / "c").rglob("test_*.py"):
+        test_file.unlink()
+    result = grade_submission(toy_course / "solutions/toy", find_course(tmp_path / "c"), ["toy"])
+    assert result.assignments[0].error.startswith("none of toy's tests ran")
