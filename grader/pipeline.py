@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from . import __version__
 from .course import AssignmentSpec, Course
 from .device import resolve_device
@@ -54,7 +56,9 @@ def grade_submission(submission: Path, course: Course, assignments: list[str] | 
     # hidden tests' inputs are keyed by the course secret (grader/secret.py); read before any work
     hidden = not options.public_only and any(spec.has_solution for spec in specs)
     secret = read_secret(course.root / "solutions") if hidden else None
-    with Session() as session:
+    # one BLAS thread in the grader too: its reference computations are small, and parallel batch
+    # workers (or the sandbox children, pinned to one thread) must not be oversubscribed
+    with Session() as session, threadpool_limits(limits=1):
         with open_submission(submission, session.folder / "intake") as intake:
             results = [_grade_assignment(spec, intake, config, isolation, options, session, secret, deadline)
                        for spec in specs]
