@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,36 @@ def load(module_dir):
     for module in opened:
         module.close()
     session.close()
+
+
+def sandbox_processes() -> list[int]:
+    """Running (not zombie) processes of the reserved sandbox uids."""
+    from grader.sandbox import identity
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            uid = os.stat(f"/proc/{pid}").st_uid
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if identity.UID_BASE <= uid < identity.UID_BASE + identity.UID_COUNT and state not in "ZX":
+            found.append(int(pid))
+    return found
+
+
+@pytest.fixture
+def leaves_nothing():
+    """After the test: no sandbox process running, no sandbox control group, no session folder."""
+    from grader.sandbox import cgroups, workspace
+    groups = cgroups.group_names(cgroups.detect())
+    sessions = set(os.listdir(workspace._base()))
+    yield
+    deadline = time.monotonic() + 5
+    while sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sandbox_processes() == []
+    assert cgroups.group_names(cgroups.detect()) <= groups
+    assert set(os.listdir(workspace._base())) <= sessions
 
 
 needs_bwrap = pytest.mark.skipif(not launcher.bubblewrap_works(), reason="bubblewrap is not usable here")

@@ -16,6 +16,7 @@ import grader
 from grader.sandbox import StudentCrashed, StudentError, StudentRaised, cgroups, launcher
 from tests.conftest import needs_bwrap
 
+pytestmark = pytest.mark.usefixtures("leaves_nothing")
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="the grader-as-root attacks need root")
 MODES = [pytest.param("bubblewrap", marks=needs_bwrap), "basic"]
 GRADER_PACKAGE = str(Path(grader.__file__).resolve().parent)

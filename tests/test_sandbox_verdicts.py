@@ -26,7 +26,8 @@ from grader.sandbox import cgroups, launcher, workspace
 from tests.conftest import needs_bwrap
 from tests.helpers import COURSE, ROOT
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.geteuid() != 0, reason="grader-as-root attacks")]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.geteuid() != 0, reason="grader-as-root attacks"),
+              pytest.mark.usefixtures("leaves_nothing")]
 MODES = [pytest.param("bubblewrap", marks=needs_bwrap), "basic"]
 SITE_PACKAGES = str(Path(grader.__file__).resolve().parents[1])
 
