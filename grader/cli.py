@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .commands import CommandError, run_command
+from .options import add_arguments
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -20,7 +21,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad option is one line on stderr and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"grader: error: {message} (see: grader --help)\n")
+        sys.stderr.write(f"grader: error: {message} (see: {self.prog} --help)\n")
         sys.exit(EXIT_USAGE)
 
 
@@ -29,11 +30,7 @@ def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--course", type=Path, help="course folder (holds assignments/ and solutions/); "
                         "default: $GRADER_COURSE, else the current folder or a parent")
-    common.add_argument("--sandbox", choices=["auto", "bubblewrap", "basic"], default="auto",
-                        help="how student code is isolated (auto: bubblewrap when it works here)")
-    common.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto",
-                        help="run student code on a CUDA GPU through CuPy, or on the CPU with NumPy")
-    common.add_argument("--seed", type=int, default=20261126, help="grading seed (fixes all random inputs)")
+    add_arguments(common)  # --sandbox, --device, --seed, --budget: declared in grader/options.py
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final line")
     return common
 

@@ -9,13 +9,14 @@ characters). So a message such as "[/]" prints as itself.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .models import AssignmentResult, GradingResult
+from .models import AssignmentResult, GradingResult, GradingStatus
 from .reports.sanitize import clean
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
@@ -117,7 +118,7 @@ class BatchProgress:
     """The progress bar of `grader batch`: done / total, failures so far, ETA; each refused or
     failed student is printed above the bar as it happens. Quiet: nothing at all."""
 
-    FAILING = ("refused", "error")
+    FAILING = (GradingStatus.REFUSED, GradingStatus.ERROR)
 
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
@@ -157,27 +158,20 @@ class BatchProgress:
 
 
 def print_batch(report, quiet: bool = False, problem_rows: int = 15) -> None:
-    """The final table of `grader batch` (per-assignment statistics, problem students) and one
-    closing line; quiet: the closing line only."""
-    from collections import Counter
-    import statistics
-    counts = Counter(r.status for r in report.rows)
-    graded = [r for r in report.rows if r.status == "graded"]
+    """The final table of `grader batch` (per-assignment statistics, problem students) and the
+    closing lines (each under 80 columns but for the paths); quiet: the closing lines only."""
     if not quiet:
         table = Table(title=f"Batch: {len(report.rows)} students")
         for col in ("assignment", "max", "mean", "median", "min", "full marks"):
             table.add_column(col, justify="left" if col == "assignment" else "right")
-        for name in report.assignments:
-            scores = [r.score(name) for r in graded]
-            scores = [s for s in scores if s is not None]
-            top = report.maxima.get(name, 0.0)
-            table.add_row(_plain(name), f"{top:g}",
-                          f"{statistics.fmean(scores):.1f}" if scores else "-",
-                          f"{statistics.median(scores):g}" if scores else "-",
-                          f"{min(scores):g}" if scores else "-",
-                          str(sum(s >= top for s in scores)) if scores and top else "-")
+        for a in report.stats:
+            table.add_row(_plain(a.name), f"{a.max_score:g}",
+                          f"{a.mean:.1f}" if a.count else "-",
+                          f"{a.median:g}" if a.count else "-",
+                          f"{a.low:g}" if a.count else "-",
+                          str(a.full_marks) if a.count and a.max_score else "-")
         out.print(table)
-        problems = [r for r in report.rows if r.status in ("refused", "error") or (r.status == "graded" and r.reason)]
+        problems = [r for r in report.rows if r.needs_a_look]
         if problems:
             listing = Table(title="Needs a look", show_lines=False)
             for col in ("student", "status", "reason"):
@@ -187,13 +181,17 @@ def print_batch(report, quiet: bool = False, problem_rows: int = 15) -> None:
             out.print(listing)
             if len(problems) > problem_rows:
                 out.print(Text(f"… and {len(problems) - problem_rows} more (see {report.summary})", style="dim"))
-    line = (f"{len(report.rows)} students: {counts.get('graded', 0)} graded, {counts.get('refused', 0)} refused, "
-            f"{counts.get('error', 0)} grader errors, {counts.get('missing', 0)} without a submission "
-            f"({report.graded} done in this run, {report.kept} kept as up to date) · {report.seconds:.1f} s")
-    out.print(Text(line, style="bold"))
-    out.print(_plain(f"gradebook: {report.gradebook} · summary: {report.summary}"))
+    counts = Counter(r.status for r in report.rows)
+    out.print(Text(f"{len(report.rows)} students ({report.graded} done in this run, {report.kept} kept as up "
+                   f"to date) in {report.seconds:.1f} s", style="bold"))
+    out.print(Text(f"{counts[GradingStatus.GRADED]} graded, {counts[GradingStatus.REFUSED]} refused, "
+                   f"{counts[GradingStatus.ERROR]} grader errors, {counts[GradingStatus.MISSING]} without a "
+                   "submission", style="bold"))
+    out.print(_plain(f"gradebook: {report.gradebook}"))
+    out.print(_plain(f"summary: {report.summary}"))
 
 
-def _batch_status(status: str) -> Text:
-    style = {"graded": "green", "refused": "bold red", "error": "bold red"}.get(status, "dim")
-    return Text(status, style=style)
+def _batch_status(status: GradingStatus) -> Text:
+    style = {GradingStatus.GRADED: "green", GradingStatus.REFUSED: "bold red",
+             GradingStatus.ERROR: "bold red"}.get(status, "dim")
+    return Text(str(status), style=style)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from .course import AssignmentSpec
+from .testing.points import points_of
 from .testing.runner import run_pytest
 
 
@@ -26,9 +27,9 @@ class _Counter:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
-            side = "hidden" if Path(item.path).is_relative_to(self.hidden_dir) else "public"
-            marker = item.get_closest_marker("points")
-            self.points[side] += float(marker.args[0]) if marker else 1.0
+            test = points_of(item, self.hidden_dir)
+            side = "hidden" if test.hidden else "public"
+            self.points[side] += test.points
             self.counts[side] += 1
 
 

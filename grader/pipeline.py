@@ -1,13 +1,14 @@
 """Grade one submission: intake -> sandbox -> tests -> results (plain data).
 
-Nothing here renders or prints; the CLI and the batch runner decide what to show and write.
+Everything is resolved once at the start (device, sandbox configuration, hidden paths, the
+course secret); nothing here renders or prints: the CLI and the batch decide what to show.
 """
 from __future__ import annotations
 
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -17,11 +18,11 @@ from .course import AssignmentSpec, Course
 from .device import resolve_device
 from .intake import Intake, open_submission
 from .models import AssignmentResult, GradingResult
-from .sandbox import SandboxConfig, StudentError, StudentModule
-from .sandbox.launcher import Isolation, Limits, protect_folders, resolve_isolation
+from .options import GradeOptions
+from .sandbox import Limits, SandboxConfig, SandboxedModule, StudentError, resolve_sandbox
+from .sandbox.launcher import protect_folders
 from .sandbox.workspace import Session
 from .secret import read_secret
-from .testing import fixtures
 from .testing.plugin import GradingPlugin
 from .testing.runner import run_pytest
 
@@ -29,16 +30,28 @@ TEST_TIMEOUT = 300  # pytest-timeout backstop per test, seconds (student calls h
 
 
 @dataclass(frozen=True)
-class GradeOptions:
-    public_only: bool = False          # self-check: public tests only
-    sandbox: str = "auto"              # "auto" | "bubblewrap" | "basic"
-    device: str = "auto"               # "auto" | "cpu" | "gpu"
-    seed: int = 20261126               # grading seed: fixes every test's random inputs
-    memory_bytes: int = Limits.memory_bytes
-    keyword: str | None = None         # pytest -k expression: grade only the matching tests
-    hide: tuple[str, ...] = field(default_factory=tuple)
-    assignment_budget: float = 300.0   # wall seconds of student calls per assignment, then its tests fail
-    submission_budget: float = 1200.0  # wall seconds for the whole submission
+class Grading:
+    """What one grading resolved at its start and every assignment shares."""
+    course: Course
+    options: GradeOptions
+    config: SandboxConfig
+    device_label: str
+    secret: bytes | None
+    deadline: float     # time.monotonic() past which no student code runs (submission budget)
+
+
+def resolve(course: Course, specs: list[AssignmentSpec], options: GradeOptions) -> Grading:
+    """Resolve device, sandbox and course secret once; as root in basic mode, close the hidden
+    folders to the sandbox uids. Raises ``DeviceError``/``SandboxUnavailable`` (one line)."""
+    device, device_label = resolve_device(options.device)
+    config = resolve_sandbox(options.sandbox, device, Limits(memory_bytes=options.memory_bytes),
+                             options.hidden_paths(course.root))
+    if config.isolation.mode == "basic" and config.isolation.dedicated_uid:
+        protect_folders(config.hide)  # the course (solutions/, .git, examples/...) and the outputs
+    # hidden tests' inputs are keyed by the course secret (grader/secret.py); read before any work
+    hidden = not options.public_only and any(spec.has_solution for spec in specs)
+    secret = read_secret(course.root / "solutions") if hidden else None
+    return Grading(course, options, config, device_label, secret, time.monotonic() + options.submission_budget)
 
 
 def grade_submission(submission: Path, course: Course, assignments: list[str] | None = None,
@@ -46,85 +59,81 @@ def grade_submission(submission: Path, course: Course, assignments: list[str] | 
     """Grade `submission` (a folder or an archive) on the selected assignments."""
     started = time.perf_counter()
     specs = course.select(assignments)
-    device, device_label = resolve_device(options.device)
-    config = SandboxConfig(mode=options.sandbox, device=device, limits=Limits(memory_bytes=options.memory_bytes),
-                           hide=tuple(dict.fromkeys((str(course.root), *options.hide))))
-    isolation = resolve_isolation(config.mode, device)
-    if isolation.mode == "basic" and isolation.dedicated_uid:
-        protect_folders((str(course.root / "solutions"), *options.hide))
-    deadline = time.monotonic() + options.submission_budget
-    # hidden tests' inputs are keyed by the course secret (grader/secret.py); read before any work
-    hidden = not options.public_only and any(spec.has_solution for spec in specs)
-    secret = read_secret(course.root / "solutions") if hidden else None
+    grading = resolve(course, specs, options)
     # one BLAS thread in the grader too: its reference computations are small, and parallel batch
     # workers (or the sandbox children, pinned to one thread) must not be oversubscribed
     with Session() as session, threadpool_limits(limits=1):
         with open_submission(submission, session.folder / "intake") as intake:
-            results = [_grade_assignment(spec, intake, config, isolation, options, session, secret, deadline)
-                       for spec in specs]
+            results = [_grade_assignment(spec, intake, grading, session) for spec in specs]
+    isolation = grading.config.isolation
     return GradingResult(submission=str(submission), assignments=results, sandbox=isolation.mode,
-                         device=device_label, version=__version__,
+                         device=grading.device_label, version=__version__,
                          seconds=time.perf_counter() - started, isolation=isolation.as_dict())
 
 
-def _grade_assignment(spec: AssignmentSpec, intake: Intake, config: SandboxConfig, isolation: Isolation,
-                      options: GradeOptions, session: Session, secret: bytes | None,
-                      deadline: float) -> AssignmentResult:
+def _budget(student: SandboxedModule, spec: AssignmentSpec, grading: Grading) -> None:
+    options = grading.options
+    remaining = grading.deadline - time.monotonic()
+    if remaining < options.assignment_budget:
+        student.set_budget(remaining, f"the submission's time budget ({options.submission_budget:g} s)")
+    else:
+        student.set_budget(options.assignment_budget, f"the time budget for {spec.name} ({options.assignment_budget:g} s)")
+
+
+def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, session: Session) -> AssignmentResult:
     started = time.perf_counter()
+    options = grading.options
     public_only = options.public_only or not spec.has_solution
+    count_only = spec.hidden_tests if public_only and spec.hidden_tests.is_dir() else None
+    plugin = GradingPlugin(spec, options.seed, None if public_only else spec.hidden_tests, grading.secret,
+                           count_only=count_only)
     # trusted material first: the reference is copied and imported before any student code runs
-    reference_child = None
-    plugin = GradingPlugin(spec, None, None, None, options.seed, None if public_only else spec.hidden_tests, secret)
     if not public_only:
         ref_files = session.folder / f"reference-{spec.name}"
         ref_files.mkdir()
         shutil.copy(spec.solution_file, ref_files / spec.filename)
-        reference_child = StudentModule(ref_files, spec.module, config, isolation, session)
-        plugin.reference_child = reference_child
+        plugin.reference_child = SandboxedModule(ref_files, spec.module, grading.config, session)
         plugin.reference_module()
-    student, error = None, None
     folder = intake.locate(spec.filename)
     if folder is None:
-        error = f"missing file: {spec.filename} is not in the submission"
+        plugin.unavailable = f"missing file: {spec.filename} is not in the submission"
     try:
         if folder is not None:
             files = session.folder / f"student-{spec.name}"
             intake.copy_folder(folder, files)
-            student = StudentModule(files, spec.module, config, isolation, session)
-            remaining = deadline - time.monotonic()
-            if remaining < options.assignment_budget:
-                student.set_budget(remaining, f"the submission's time budget ({options.submission_budget:g} s)")
-            else:
-                student.set_budget(options.assignment_budget,
-                                   f"the time budget for {spec.name} ({options.assignment_budget:g} s)")
+            plugin.student_module = SandboxedModule(files, spec.module, grading.config, session)
+            _budget(plugin.student_module, spec, grading)
             try:
-                student.start()
+                plugin.student_module.start()
             except StudentError as exc:
-                error = str(exc)
-                student.close()
-                student = None
-        plugin.student, plugin.unavailable = student, error
-        pytest_output = run_tests(spec, plugin, public_only, options.keyword)
+                plugin.unavailable = str(exc)
+                plugin.student_module.close()
+                plugin.student_module = None
+        pytest_output = run_tests(spec, plugin, not public_only or count_only is not None, options.keyword)
     finally:
-        for module in (student, reference_child):
+        for module in (plugin.student_module, plugin.reference_child):
             if module is not None:
                 module.close()
+    error = plugin.unavailable
     if plugin.collection_errors:
         error = error or "the assignment's tests could not be collected: " + plugin.collection_errors[0]
     if not plugin.results and error is None:  # never "graded" with 0 when nothing ran
         last = (pytest_output.strip().splitlines() or ["no output"])[-1][:200]
         error = (f"no test of {spec.name} matched -k {options.keyword!r}" if options.keyword else
                  f"none of {spec.name}'s tests ran (pytest: {last})")
-    hidden_points = spec.hidden_points if public_only else None
+    hidden_points = None
+    if public_only:  # counted from the hidden tests where they are here, else as assignment.toml says
+        hidden_points = plugin.hidden_points if count_only is not None else spec.hidden_points
     return AssignmentResult(name=spec.name, title=spec.title, tests=plugin.results, error=error,
                             public_only=public_only, hidden_points=hidden_points,
                             seconds=time.perf_counter() - started)
 
 
-def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, public_only: bool, keyword: str | None = None) -> str:
-    """Run the assignment's pytest tests in this process with `plugin`; return pytest's output."""
+def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, with_hidden: bool, keyword: str | None = None) -> str:
+    """Run the assignment's pytest tests in this process with `plugin`; return pytest's output.
+    `with_hidden` also collects the hidden tests (graded, or only counted by the plugin)."""
     paths = [str(spec.public_tests)] if spec.public_tests.is_dir() else []
-    if not public_only:
+    if with_hidden and spec.hidden_tests.is_dir():
         paths.append(str(spec.hidden_tests))
     if not paths:
         return ""
@@ -135,11 +144,7 @@ def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, public_only: bool, ke
     extra = ["-o", f"timeout={TEST_TIMEOUT if on_main else 0}", "-o", "timeout_method=signal"]
     if keyword:
         extra += ["-k", keyword]
-    fixtures.activate(plugin)
-    try:
-        return run_pytest(paths, spec.folder.parent.parent, [plugin, fixtures], extra)
-    finally:
-        fixtures.activate(None)
+    return run_pytest(paths, spec.folder.parent.parent, [plugin], extra)
 
 
-__all__ = ["GradeOptions", "grade_submission", "run_tests"]
+__all__ = ["GradeOptions", "grade_submission", "run_tests", "resolve"]

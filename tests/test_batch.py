@@ -28,11 +28,13 @@ from hypothesis import strategies as st
 from grader.batch.discovery import (BatchInputError, Entry, apply_roster, discover, display_name, folder_name,
                                     is_safe_folder_name, make_folders_unique, read_roster, student_id)
 from grader.batch.fingerprint import entry_fingerprint, grading_key
-from grader.batch.gradebook import StudentRow, gradebook_text
+from grader.batch.gradebook import gradebook_text
+from grader.batch.records import StudentRecord, StudentRow, not_graded
 from grader.batch.store import Store
 from grader.cli import main
 from grader.course import load_course
 from grader.intake import MAX_TOTAL_BYTES
+from grader.models import GradingStatus
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -221,7 +223,8 @@ def test_grading_key_follows_tests_solutions_templates_and_seed(tmp_path, toy_co
 
 def test_gradebook_cells_cannot_become_spreadsheet_formulas():
     row = StudentRow(Entry("=HYPERLINK(\"http://x\")", "f", Path("x")),
-                     {"status": "refused", "reason": "+1 refused", "assignments": []})
+                     StudentRecord("=HYPERLINK", "f", GradingStatus.REFUSED, not_graded("x", "+1 refused", []),
+                                   reason="+1 refused"))
     text = gradebook_text([row], ["toy"], {"toy": 7.0})
     cells = next(csv.reader(io.StringIO(text.splitlines()[1])))
     assert cells[0].startswith("'=") and cells[-1] == "'+1 refused"
@@ -419,6 +422,27 @@ def test_dask_cluster_gives_the_same_scores_as_the_local_pool(tmp_path, toy_cour
     assert results["local"]["partial"][2] not in ("0", f"{TOY_FULL:g}")
 
 
+@pytest.mark.slow
+def test_a_dask_cluster_left_without_workers_stops_the_batch_with_one_line(tmp_path, toy_course, monkeypatch):
+    pytest.importorskip("distributed")
+    from grader.batch import executors
+    from grader.batch.worker import Job
+    from grader.options import GradeOptions
+    monkeypatch.setattr(executors, "WATCH_S", 0.2)
+    monkeypatch.setattr(executors, "NO_WORKER_S", 1.0)
+    entry = write_folder(tmp_path / "subs" / "alice", toy_sources(toy_course)["full"])
+    with executors.DaskExecutor(1) as executor:
+        assert executor.had_worker
+        executor.cluster.scale(0)   # every worker leaves
+        deadline = time.monotonic() + 60
+        while executor.client.nthreads() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(BatchInputError, match="no worker for 1 s; 1 student not graded") as raised:
+            list(executor.run([Job("alice", "alice", str(entry), str(toy_course), ("toy",), GradeOptions())]))
+    assert time.monotonic() - started < 30 and "\n" not in str(raised.value)
+
+
 # -- Gradescope mode --------------------------------------------------------------------------
 
 def run_autograder(tmp_path: Path, course: Path, submission: Path) -> tuple[subprocess.CompletedProcess, dict]:
@@ -438,6 +462,16 @@ def test_gradescope_run_autograder_writes_results_json(tmp_path, toy_course):
     assert {t["visibility"] for t in data["tests"]} == {"visible", "after_due_date"}
     assert all({"name", "number", "score", "max_score", "status", "output"} <= set(t) for t in data["tests"])
     assert "sandbox:" in data["output"]
+
+
+def test_gradescope_public_only_names_the_points_waiting_in_hidden_tests(tmp_path, toy_course):
+    course = tmp_path / "course"
+    shutil.copytree(toy_course, course, ignore=shutil.ignore_patterns("solutions"))   # as --public-only builds it
+    done, data = run_autograder(tmp_path, course, write_folder(tmp_path / "submission",
+                                                               toy_sources(toy_course)["full"]))
+    assert done.returncode == 0, done.stderr
+    assert {t["visibility"] for t in data["tests"]} == {"visible"}
+    assert "toy: public tests only; 6 more points are in hidden tests" in data["output"]
 
 
 def test_gradescope_takes_an_uploaded_archive_and_refuses_an_unsafe_one(tmp_path, toy_course):
@@ -460,7 +494,7 @@ def test_gradescope_zip_has_executable_scripts_at_its_root(tmp_path):
         names = set(archive.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
         runner = archive.read("run_autograder").decode()
-    assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/batch/gradescope.py",
+    assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/gradescope.py",
             "solutions/pool/pool.py", "assignments/pool/pool.py"} <= names
     assert not any(n.startswith(("solutions/conv", "tests/")) for n in names)
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR

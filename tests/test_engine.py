@@ -138,6 +138,16 @@ def test_results_dict_round_trips_through_json(graded):
     assert json.loads(json.dumps(results_dict(result)))["score"] == 6
 
 
+def test_results_json_reads_back_into_the_model(graded):
+    from grader.models import GradingResult, TestStatus
+    _, out = graded
+    data = json.loads((out / "results.json").read_text())
+    assert all(t["assignment"] == "toy" for t in data["tests"])
+    again = GradingResult.from_dict(data, submission="printing")
+    assert again.to_dict() == data and (again.score, again.max_score) == (6, 7)
+    assert {t.status for t in again.tests} == {TestStatus.PASSED, TestStatus.FAILED}
+
+
 def test_an_assignment_whose_tests_did_not_run_is_an_error_not_a_zero(toy_course, tmp_path):
     course = find_course(toy_course)
     result = grade_submission(toy_course / "solutions/toy", course, ["toy"], GradeOptions(keyword="no_such_test"))
@@ -148,3 +158,28 @@ def test_an_assignment_whose_tests_did_not_run_is_an_error_not_a_zero(toy_course
         test_file.unlink()
     result = grade_submission(toy_course / "solutions/toy", find_course(tmp_path / "c"), ["toy"])
     assert result.assignments[0].error.startswith("none of toy's tests ran")
+
+
+def test_bubblewrap_asked_for_where_it_cannot_start_is_one_line_and_exit_2(toy_course):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": "/nonexistent"}  # no bwrap on the PATH
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(toy_course / "solutions/toy"),
+                           "--course", str(toy_course), "--sandbox", "bubblewrap", "--out", "/dev/null/x"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "bubblewrap cannot start" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_self_check_counts_the_points_waiting_in_hidden_tests(toy_course):
+    result = grade_submission(toy_course / "solutions/toy", find_course(toy_course), ["toy"],
+                              GradeOptions(public_only=True))
+    assert result.assignments[0].hidden_points == 6  # counted from the hidden tests, as toml says
+
+
+def test_a_visibility_gradescope_does_not_know_is_refused_at_collection(toy_course, tmp_path):
+    course_root = tmp_path / "course"
+    shutil.copytree(toy_course, course_root)
+    hidden = course_root / "solutions/toy/tests/test_toy_hidden.py"
+    hidden.write_text(hidden.read_text() + '\n\n@pytest.mark.visibility("after_lunch")\n'
+                      'def test_odd_visibility(student):\n    pass\n')
+    result = grade_submission(course_root / "solutions/toy", find_course(course_root), ["toy"])
+    assert "visibility 'after_lunch' is not one of" in result.assignments[0].error

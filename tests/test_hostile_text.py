@@ -295,7 +295,7 @@ def test_results_json_declares_text_output(reports):
 
 
 def test_gradescope_failure_results_are_text_too():
-    from grader.batch.gradescope import failure_results
+    from grader.gradescope import failure_results
     data = failure_results("bad archive " + MARKUP)
     assert data["output_format"] == "text" and not ACTIVE.search(data["output"])
 

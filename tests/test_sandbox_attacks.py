@@ -48,6 +48,19 @@ def unshare_namespaces():
     libc = ctypes.CDLL(None, use_errno=True)
     return libc.unshare(0x00020000 | 0x10000000), ctypes.get_errno()  # CLONE_NEWNS | CLONE_NEWUSER
 
+def ipc_and_network():
+    libc = ctypes.CDLL(None, use_errno=True)
+    shm = libc.shmget(0, 1 << 20, 0o1000 | 0o600), ctypes.get_errno()  # IPC_PRIVATE, IPC_CREAT
+    import socket
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+        inet = "opened"
+    except OSError as exc:
+        inet = errno.errorcode.get(exc.errno, str(exc.errno))
+    a, b = socket.socketpair()  # local sockets stay usable (multiprocessing needs them)
+    a.close(); b.close()
+    return shm, inet
+
 def try_mount():  # only called inside bubblewrap's private mount namespace
     libc = ctypes.CDLL(None, use_errno=True)
     return libc.mount(b"none", b"/usr", None, 0x20 | 0x1000, None), ctypes.get_errno()  # MS_REMOUNT|MS_BIND
@@ -109,6 +122,7 @@ def test_host_secrets_settings_and_namespaces_are_out_of_reach(load, mode):
     assert m.read_shadow() in ("EACCES", "ENOENT")
     assert m.open_sysctl_for_writing() in ("EACCES", "EROFS", "EPERM")
     assert m.unshare_namespaces() == (-1, 1)  # EPERM from the seccomp filter
+    assert m.ipc_and_network() == ((-1, 1), "EACCES")  # no System V IPC, no network sockets
     if mode == "bubblewrap":
         assert m.try_mount() == (-1, 1)
 

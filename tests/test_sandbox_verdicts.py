@@ -101,8 +101,17 @@ def test_basic_mode_as_root_protects_the_reference_and_the_results(tmp_path):
     forged = {"score": 103, "max_score": 103, "tests": []}
     reference_file = root / "solutions/conv/conv.py"
     reference_text = reference_file.read_text()
+    (root / ".git").mkdir()
+    (root / ".git/packed-solutions").write_text(reference_text)  # a git history holds the solutions too
+    stolen = tmp_path / "stolen"
     attack = f"""
 import glob as _glob, json as _json, os as _os, time as _time
+for _path in [{str(root / '.git/packed-solutions')!r}, {str(reference_file)!r}]:
+    try:
+        _text = open(_path).read()
+        open({str(stolen)!r}, "a").write(_text)
+    except OSError:
+        pass
 for _path in [{str(reference_file)!r}, *_glob.glob("/tmp/dl-grader-*/*/reference-conv/conv.py")]:
     try:
         open(_path, "w").write(open(__file__).read())   # make the student's code the reference
@@ -121,14 +130,15 @@ if _os.fork() == 0:                                      # a setsid'd forger, wa
     _os._exit(0)
 """
     submission = _skeleton_with(tmp_path, "attack", attack)
-    result = grade_submission(submission, course, ["conv"], GradeOptions(sandbox="basic", keyword="not speed"))
+    options = GradeOptions(sandbox="basic", keyword="not speed").with_outputs(out)
+    result = grade_submission(submission, course, ["conv"], options)
     write_reports(result, out, course.templates)
     assert result.isolation["mode"] == "basic" and result.isolation["hides_solutions"]
     time.sleep(2)  # the forger would have struck by now
     data = json.loads((out / "results.json").read_text())
     assert data["score"] == 0 and data["max_score"] > 0
-    assert reference_file.read_text() == reference_text
-    assert os.stat(root / "solutions").st_mode & 0o077 == 0
+    assert reference_file.read_text() == reference_text and not stolen.exists()
+    assert os.stat(root).st_mode & 0o077 == 0 and os.stat(out).st_mode & 0o077 == 0
     reference = grade_submission(root / "solutions/conv", course, ["conv"], GradeOptions(sandbox="basic", keyword="not speed"))
     assert reference.score == reference.max_score
 

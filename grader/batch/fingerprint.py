@@ -5,10 +5,10 @@ A student is up to date when both hashes match the ones stored with their result
   contents; links by their target text, never followed; special files by kind only, never
   opened);
 - the grading key: grader version and the source of the modules that decide a result
-  (everything in the package but the command line, the console and this batch package, so a
-  cosmetic change there regrades nobody), the selected assignments' public and hidden tests,
-  skeletons and reference solutions, the report templates, and the options that change a
-  result (assignments, seed, sandbox, device).
+  (everything in the package but the command line, the console, the Gradescope entry point
+  and this batch package, so a cosmetic change there regrades nobody), the selected
+  assignments' public and hidden tests, skeletons and reference solutions, the report
+  templates, and the options that change a result (assignments, seed, sandbox, device).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from ..reports.render import PACKAGE_TEMPLATES
 
 CHUNK = 1 << 20
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache"}
-PRESENTATION_ONLY = {"batch", "commands", "cli.py", "console.py", "__main__.py"}  # top level of the package
+PRESENTATION_ONLY = {"batch", "commands", "cli.py", "console.py", "gradescope.py", "__main__.py"}  # top level
 
 
 def _hash_file(path: Path, digest) -> None:

@@ -12,48 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..reports.render import atomic_write
+from ..files import atomic_write
 from ..reports.sanitize import inert
-from .discovery import Entry
+from .records import StudentRow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-STATUSES = ("graded", "refused", "error", "missing")
-
-
-@dataclass
-class StudentRow:
-    """One student of the batch: their entry and their state record (None: nothing submitted)."""
-    entry: Entry
-    state: dict | None
-    fresh: bool = False                # graded (or refused) in this run, not kept from an earlier one
-
-    @property
-    def status(self) -> str:
-        return "missing" if self.state is None else self.state["status"]
-
-    @property
-    def reason(self) -> str:
-        if self.state is None:
-            return "no submission"
-        return "; ".join(part for part in (self.state.get("reason", ""), self.entry.note) if part)
-
-    def score(self, assignment: str) -> float | None:
-        """Points in `assignment`: None for a grader error, 0 when not graded."""
-        if self.status == "error":
-            return None
-        if self.state is None or self.status != "graded":
-            return 0.0
-        for a in self.state["assignments"]:
-            if a["name"] == assignment:
-                return float(a["score"])
-        return 0.0
-
-    def total(self, assignments: list[str]) -> float | None:
-        scores = [self.score(a) for a in assignments]
-        return None if any(s is None for s in scores) else sum(scores)
 
 
 def safe_cell(text: str) -> str:

@@ -3,13 +3,14 @@
 Layout under the output folder DIR (nothing is written elsewhere):
 
     DIR/<folder>/results.json, report.html, report.md   one student's reports
-    DIR/.batch/state/<folder>.json                      that student's state record
+    DIR/.batch/state/<folder>.json                      that student's record (``records.StudentRecord``)
     DIR/.batch/lock                                     held while a batch writes to DIR
 
-A student's reports are written first, each atomically, and the state record last: a record
+A student's reports are written first, each atomically, and the record last: a record
 exists only for a student whose reports are complete, so a batch killed at any instant loses
 at most the students in flight, and a rerun grades exactly the students without a current
-record (a missing record, or one whose submission fingerprint or grading key differs).
+record (a missing or unreadable record, or one whose submission fingerprint or grading key
+differs).
 """
 from __future__ import annotations
 
@@ -20,14 +21,12 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import __version__
-from ..models import AssignmentResult, GradingResult
+from ..files import atomic_write
 from ..reports import write_reports
-from ..reports.render import atomic_write
+from ..reports.sanitize import clean_result
 from .discovery import BatchInputError, Entry
+from .records import StudentRecord, not_graded
 from .worker import Outcome
-
-STATE_VERSION = 1
 
 
 class Store:
@@ -54,68 +53,37 @@ class Store:
     def _state_path(self, folder: str) -> Path:
         return self.state_dir / f"{folder}.json"
 
-    def load(self, folder: str) -> dict | None:
+    def load(self, folder: str) -> StudentRecord | None:
+        """The stored record, or None when it is absent, unreadable or of another format."""
         try:
-            state = json.loads(self._state_path(folder).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return StudentRecord.from_dict(json.loads(self._state_path(folder).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        return state if isinstance(state, dict) and state.get("state_version") == STATE_VERSION else None
 
-    def current(self, entry: Entry, fingerprint: str, key: str) -> dict | None:
+    def current(self, entry: Entry, fingerprint: str, key: str) -> StudentRecord | None:
         """The stored record when it is up to date for this content and this grader, else None."""
-        state = self.load(entry.folder)
-        if (state is None or state.get("fingerprint") != fingerprint or state.get("grading_key") != key
-                or state.get("student") != entry.student
+        record = self.load(entry.folder)
+        if (record is None or record.fingerprint != fingerprint or record.grading_key != key
+                or record.student != entry.student
                 or not (self.out / entry.folder / "results.json").is_file()):
             return None
-        return state
+        return record
 
     def save(self, entry: Entry, outcome: Outcome, fingerprint: str, key: str, run_id: str,
-             assignments: list[tuple[str, str]], template_dir: Path | None) -> dict:
-        """Write the student's reports, then their state record; return the record."""
-        result = outcome.result or _not_graded(entry, outcome, assignments)
+             assignments: list[tuple[str, str]], template_dir: Path | None) -> StudentRecord:
+        """Write the student's reports, then their record; return the record."""
+        result = outcome.result or not_graded(entry.display, outcome.reason, assignments, outcome.seconds)
         result.submission = entry.display
         _remove_stale_temporaries(self.out / entry.folder)
         write_reports(result, self.out / entry.folder, template_dir)
-        state = {
-            "state_version": STATE_VERSION,
-            "student": entry.student,
-            "folder": entry.folder,
-            "entry": entry.path.name if entry.path is not None else "",
-            "status": outcome.status,
-            "reason": outcome.reason,
-            "fingerprint": fingerprint,
-            "grading_key": key,
-            "run_id": run_id,
-            "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seconds": round(outcome.seconds, 3),
-            "score": result.score if outcome.status == "graded" else 0.0,
-            "max_score": result.max_score,
-            "assignments": [{"name": a.name, "title": a.title, "score": a.score, "max_score": a.max_score,
-                             "error": a.error} for a in result.assignments],
-            "sandbox": result.isolation_summary,
-            "device": result.device,
-            "version": result.version,
-            "worker": vars(outcome.worker),
-        }
-        atomic_write(self._state_path(entry.folder), json.dumps(state, indent=1, ensure_ascii=True) + "\n")
-        return state
-
-    def results(self, folder: str) -> dict | None:
-        """The student's results.json, or None when absent or unreadable."""
-        try:
-            data = json.loads((self.out / folder / "results.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
-
-
-def _not_graded(entry: Entry, outcome: Outcome, assignments: list[tuple[str, str]]) -> GradingResult:
-    """A result for a student who could not be graded: each assignment carries the reason."""
-    return GradingResult(submission=entry.display,
-                         assignments=[AssignmentResult(name=n, title=t, tests=[], error=outcome.reason)
-                                      for n, t in assignments],
-                         sandbox="not run", device="not run", version=__version__, seconds=outcome.seconds)
+        record = StudentRecord(
+            student=entry.student, folder=entry.folder, status=outcome.status, result=clean_result(result),
+            reason=outcome.reason, entry=entry.path.name if entry.path is not None else "",
+            fingerprint=fingerprint, grading_key=key, run_id=run_id,
+            graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            seconds=outcome.seconds, worker=outcome.worker)
+        atomic_write(self._state_path(entry.folder), json.dumps(record.to_dict(), indent=1, ensure_ascii=True) + "\n")
+        return record
 
 
 def _remove_stale_temporaries(folder: Path) -> None:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from ..course import load_course
 from ..intake import SubmissionError
-from ..models import GradingResult
-from ..pipeline import GradeOptions, grade_submission
+from ..models import GradingResult, GradingStatus
+from ..options import GradeOptions
+from ..pipeline import grade_submission
 
 PR_SET_PDEATHSIG = 1
 _ONE_AT_A_TIME = threading.Lock()  # grading uses process-wide state (stdout redirection, pytest)
@@ -52,9 +53,10 @@ class WorkerStats:
 
 @dataclass
 class Outcome:
+    """What a worker sends back for one student (the store turns it into their record)."""
     student: str
     folder: str
-    status: str                        # "graded" | "refused" | "error"
+    status: GradingStatus              # graded, refused or error (never missing)
     reason: str = ""                   # one line; "" when graded without trouble
     result: GradingResult | None = None
     seconds: float = 0.0
@@ -78,11 +80,12 @@ def grade_job(job: Job) -> Outcome:
         try:
             course = load_course(Path(job.course_root))
             result = grade_submission(Path(job.entry), course, list(job.assignments), job.options)
-            outcome = Outcome(job.student, job.folder, "graded", one_line(assignment_errors(result)), result)
+            outcome = Outcome(job.student, job.folder, GradingStatus.GRADED, one_line(assignment_errors(result)),
+                              result)
         except SubmissionError as exc:
-            outcome = Outcome(job.student, job.folder, "refused", one_line(f"refused: {exc}"))
+            outcome = Outcome(job.student, job.folder, GradingStatus.REFUSED, one_line(f"refused: {exc}"))
         except Exception as exc:  # noqa: BLE001  (the grader failing on one student must not stop the batch)
-            outcome = Outcome(job.student, job.folder, "error",
+            outcome = Outcome(job.student, job.folder, GradingStatus.ERROR,
                               one_line(f"grading failed: {type(exc).__name__}: {exc}"))
         outcome.seconds = time.perf_counter() - started
         outcome.worker = WorkerStats.here()

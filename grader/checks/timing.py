@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..sandbox.errors import StudentTimeout
-from ..sandbox.proxy import StudentModule
+from ..sandbox.proxy import SandboxedModule
 from .compare import assert_close
 from .failure import CheckFailure
 
@@ -51,7 +51,7 @@ def _outputs(value) -> list[np.ndarray]:
 
 
 class SpeedJudge:
-    def __init__(self, student: StudentModule, reference: StudentModule,
+    def __init__(self, student: SandboxedModule, reference: SandboxedModule,
                  note: Callable[[str], None] = lambda text: None):
         self.student, self.reference, self.note = student, reference, note
 

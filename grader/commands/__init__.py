@@ -6,6 +6,7 @@ import argparse
 from ..course import CourseError
 from ..device import DeviceError
 from ..intake import SubmissionError
+from ..sandbox import SandboxUnavailable
 from .common import CommandError
 
 
@@ -17,7 +18,7 @@ def run_command(args: argparse.Namespace) -> int:
     verbs = {"list": listing.run, "check": check.run, "grade": grade.run, "validate": validate.run}
     try:
         return verbs[args.command](args)
-    except (CourseError, SubmissionError, DeviceError) as exc:
+    except (CourseError, SubmissionError, DeviceError, SandboxUnavailable) as exc:
         raise CommandError(str(exc)) from None
 
 

@@ -2,7 +2,7 @@
 
 Exit codes: 0 when the batch completed (whatever the scores, refused submissions included);
 2 for unusable input (missing folder, bad roster, unknown assignment, Dask missing or
-unreachable), with a one-line message.
+unreachable, a Dask cluster left without workers), with a one-line message.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .. import console
 from ..batch import BatchInputError, BatchSettings, run_batch
 from ..course import CourseError
 from ..device import DeviceError
+from ..sandbox import SandboxUnavailable
 from .common import CommandError, course_of, options_of
 
 
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
                                  options=options_of(args), jobs=args.jobs, executor=args.executor,
                                  scheduler=args.scheduler, roster=args.roster, force=args.force)
         report = run_batch(settings, course, console.BatchProgress(quiet=args.quiet))
-    except (BatchInputError, CourseError, DeviceError) as exc:
+    except (BatchInputError, CourseError, DeviceError, SandboxUnavailable) as exc:
         raise CommandError(str(exc)) from None
     console.print_batch(report, quiet=args.quiet)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..course import Course, find_course
-from ..pipeline import GradeOptions
+from ..options import GradeOptions, from_arguments
 
 
 class CommandError(Exception):
@@ -16,4 +16,4 @@ def course_of(args: argparse.Namespace) -> Course:
 
 
 def options_of(args: argparse.Namespace, public_only: bool = False) -> GradeOptions:
-    return GradeOptions(public_only=public_only, sandbox=args.sandbox, device=args.device, seed=args.seed)
+    return from_arguments(args, public_only=public_only)

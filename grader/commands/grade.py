@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
         for name in args.assignment:
             course.assignment(name)  # unknown names fail before any grading
     out = args.out or Path("reports") / submission_stem(args.submission.resolve().name)
-    result = grade_submission(args.submission, course, args.assignment, options_of(args))
+    result = grade_submission(args.submission, course, args.assignment, options_of(args).with_outputs(out))
     paths = write_reports(result, out, course.templates)
     console.print_grade(result, paths, quiet=args.quiet)
     return 0

@@ -1,4 +1,4 @@
 """Pictures for reports, drawn as plain SVG text (trusted side; no plotting library)."""
-from grader.plots.svg import line_chart
+from grader.plots.svg import bar_chart, line_chart
 
-__all__ = ["line_chart"]
+__all__ = ["bar_chart", "line_chart"]

@@ -1,4 +1,5 @@
-"""Inline SVG line charts for reports, built as plain strings (no plotting library).
+"""Inline SVG charts for reports, built as plain strings (no plotting library): line charts
+(the init report's curves) and bar charts (the class summary's score histograms).
 
 All text that goes into the picture (title, axis labels, series names) is escaped, so a
 name chosen by anyone cannot inject markup into an HTML report.
@@ -25,13 +26,14 @@ def _format(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _element(tag: str, text: str | None = None, **attributes: object) -> str:
-    """One SVG element; attribute names use _ for - (stroke_width -> stroke-width)."""
+def _element(tag: str, text: str | None = None, children: str = "", **attributes: object) -> str:
+    """One SVG element holding `children` (SVG text built here) then `text` (escaped);
+    attribute names use _ for - (stroke_width -> stroke-width)."""
     attrs = "".join(f' {name.replace("_", "-")}="{_format(value)}"' for name, value in attributes.items()
                     if value is not None)
-    if text is None:
+    if text is None and not children:
         return f"<{tag}{attrs}/>"
-    return f"<{tag}{attrs}>{escape(str(text), quote=True)}</{tag}>"
+    return f"<{tag}{attrs}>{children}{escape(str(text), quote=True) if text is not None else ''}</{tag}>"
 
 
 def _finite(value: object, log: bool) -> float | None:
@@ -199,5 +201,45 @@ def line_chart(series: Mapping[str, Sequence[float]], *, title: str, x_label: st
     if not ys:
         note = "no drawable values" + (" (log scale needs values > 0)" if log_y else "")
         out.append(_element("text", note, x=mid_x, y=mid_y, text_anchor="middle", fill="#888888"))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def bar_chart(counts: Sequence[int], *, title: str, x_label: str, tooltips: Sequence[str],
+              ticks: Mapping[int, str], width: int = 520, height: int = 226) -> str:
+    """Draw `counts` as adjacent vertical bars of equal width and return the SVG text.
+
+    Inputs:
+    - counts: the bars' heights (numbers of things, >= 0), left to right.
+    - title, x_label: text shown above and under the picture (escaped here).
+    - tooltips: one text per bar, shown when pointing at it (escaped here).
+    - ticks: edge index (0 = the left edge of the first bar, len(counts) = the right edge of
+      the last) -> the label shown under the axis there.
+    - width, height: size of the picture in pixels.
+
+    Each bar with a count shows it above; the y axis is labelled at 0, half the peak and the
+    peak. Returns a standalone `<svg>` element with a <title> for screen readers.
+    """
+    left, right, top, bottom = 40, 24, 36, 40
+    peak = max([*counts, 1])
+    plot_w, plot_h = width - left - right, height - top - bottom
+    base = top + plot_h
+    bar_w = plot_w / max(len(counts), 1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="11">',
+           _element("title", title),
+           _element("text", title, x=left, y=16, font_size=13, font_weight=600),
+           _element("line", x1=left, y1=base, x2=left + plot_w, y2=base, stroke="#57606a")]
+    for tick in sorted({0, peak // 2, peak}):
+        out.append(_element("text", str(tick), x=left - 6, y=base - plot_h * tick / peak + 4, text_anchor="end"))
+    for k, count in enumerate(counts):
+        h, x = plot_h * count / peak, left + k * bar_w
+        out.append(_element("rect", children=_element("title", tooltips[k]), x=x + 1, y=base - h,
+                            width=bar_w - 2, height=h, fill=_COLOURS[0]))
+        if count:
+            out.append(_element("text", str(count), x=x + bar_w / 2, y=base - h - 3, text_anchor="middle"))
+    for k, label in sorted(ticks.items()):
+        out.append(_element("text", label, x=left + k * bar_w, y=base + 15, text_anchor="middle"))
+    out.append(_element("text", x_label, x=left + plot_w / 2, y=height - 6, text_anchor="middle"))
     out.append("</svg>")
     return "\n".join(out)

@@ -13,13 +13,12 @@ before rendering, every value a template prints is made ``inert`` once more (Jin
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
+from ..files import atomic_write
 from ..models import GradingResult
 from .results_json import results_dict
 from .sanitize import clean_result, inert, md_code, md_inline
@@ -43,26 +42,6 @@ def _finalize(value):
     """Every value a template prints: text made inert (markup the grader built, e.g. an SVG
     chart, is kept as it is)."""
     return inert(value) if isinstance(value, str) and not isinstance(value, Markup) else value
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are for sharing
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_report(result: GradingResult, kind: str, template_dir: Path | None = None) -> str:

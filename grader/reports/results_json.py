@@ -1,36 +1,35 @@
-"""results.json: a superset of Gradescope's autograder results format (see DESIGN.md).
+"""results.json: a superset of Gradescope's autograder results format.
 
-Every string in it has passed through ``sanitize.clean``. Every text field is declared plain
-text (``output_format``/``name_format`` per test, ``output_format``, ``test_output_format`` and
-``test_name_format`` at the top): Gradescope's default format for outputs renders HTML, so a
-student's exception text could otherwise become markup on Gradescope's pages.
+``results_dict`` is ``GradingResult.to_dict`` (``grader.models``, the one writer of the format,
+whose ``from_dict`` reads it back) applied to a copy of the result whose every string has
+passed through ``sanitize.clean``. The keys:
+
+- top level: ``score``, ``max_score``, ``execution_time`` (seconds), ``tests``,
+  ``assignments``, ``grader``, and ``output_format``, ``test_output_format``,
+  ``test_name_format`` (all "text");
+- each test: ``name``, ``number`` ("conv.4"), ``score``, ``max_score``, ``status`` ("passed" or
+  "failed"), ``visibility`` (Gradescope's: "visible", "after_due_date", "after_published",
+  "hidden"), ``output`` (the check's message; for public tests also what the student printed),
+  ``output_format`` and ``name_format`` ("text"), ``tags``, and ``assignment`` (its name);
+- each assignment: ``name``, ``score``, ``max_score``, ``error`` (one line when it could not be
+  graded at all, its score then 0, else null), ``public_only`` and ``hidden_points`` (the
+  points waiting in hidden tests that were not run, or null);
+- ``grader``: ``version``, ``sandbox`` (the mode: "bubblewrap" or "basic"), ``device``, and
+  ``isolation`` (what was in force: mode, uid, seccomp, resource fences, and a one-line
+  ``summary``).
+
+Every text field is declared plain text: Gradescope's default format for outputs renders HTML,
+so a student's exception text could otherwise become markup on Gradescope's pages. The
+Gradescope entry point (``grader.gradescope``) adds ``output`` and ``stdout_visibility``.
 """
 from __future__ import annotations
 
-from ..models import GradingResult
+from ..models import TEXT_FORMAT, GradingResult
 from .sanitize import clean_result
 
-TEXT_FORMAT = "text"  # Gradescope's output formats: text, html, simple_format (its default), md, ansi
+__all__ = ["TEXT_FORMAT", "results_dict"]
 
 
 def results_dict(result: GradingResult) -> dict:
-    result = clean_result(result)
-    tests = []
-    for t in result.tests:
-        tests.append({"name": t.name, "number": t.number, "score": t.score, "max_score": t.max_score,
-                      "status": t.status, "visibility": t.visibility, "output": t.output,
-                      "output_format": TEXT_FORMAT, "name_format": TEXT_FORMAT, "tags": list(t.tags)})
-    return {
-        "score": round(result.score, 6),
-        "max_score": round(result.max_score, 6),
-        "execution_time": round(result.seconds, 3),
-        "output_format": TEXT_FORMAT,
-        "test_output_format": TEXT_FORMAT,
-        "test_name_format": TEXT_FORMAT,
-        "tests": tests,
-        "assignments": [{"name": a.name, "score": a.score, "max_score": a.max_score, "error": a.error,
-                         "public_only": a.public_only, "hidden_points": a.hidden_points}
-                        for a in result.assignments],
-        "grader": {"version": result.version, "sandbox": result.sandbox, "device": result.device,
-                   "isolation": dict(result.isolation)},
-    }
+    """The results.json data of `result`, every string cleaned (see the module docstring)."""
+    return clean_result(result).to_dict()

@@ -1,10 +1,13 @@
-"""The trust boundary. ``runtime/`` is the only code that runs next to student code;
-``launcher`` starts it sandboxed; ``proxy`` is what the trusted tests call."""
+"""The trust boundary. ``runtime/`` is the only code that runs next to student code; the rest
+of this package starts it (``launcher``, ``bwrap``), fences it (``box``, ``cgroups``,
+``identity``, ``seccomp_filter``, ``workspace``) and talks to it (``channel``, ``proxy``: what
+the trusted tests call). ``config`` resolves, once, the isolation in force."""
+from .config import Isolation, SandboxConfig, SandboxUnavailable, resolve_isolation, resolve_sandbox
 from .errors import (StudentBadReply, StudentCrashed, StudentError, StudentRaised, StudentTimeout,
                      StudentUnavailable)
-from .launcher import Isolation, Limits, SandboxConfig, resolve_isolation, resolve_mode
-from .proxy import StudentModule
+from .limits import Limits
+from .proxy import SandboxedModule
 
 __all__ = ["StudentBadReply", "StudentCrashed", "StudentError", "StudentRaised", "StudentTimeout",
-           "StudentUnavailable", "Isolation", "Limits", "SandboxConfig",
-           "resolve_isolation", "resolve_mode", "StudentModule"]
+           "StudentUnavailable", "Isolation", "Limits", "SandboxConfig", "SandboxUnavailable",
+           "resolve_isolation", "resolve_sandbox", "SandboxedModule"]

@@ -16,8 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import cgroups, identity, launcher
-from .launcher import Isolation, SandboxConfig
+from . import bwrap, cgroups, identity, launcher
+from .config import SandboxConfig
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:
@@ -70,8 +70,9 @@ def _descendants(pid: int) -> list[int]:
 
 
 class Box:
-    def __init__(self, files: Path, config: SandboxConfig, isolation: Isolation, folder: Path, name: str):
-        self.config, self.isolation, self.name = config, isolation, name
+    def __init__(self, files: Path, config: SandboxConfig, folder: Path, name: str):
+        self.config, self.isolation, self.name = config, config.isolation, name
+        isolation = config.isolation
         self.folder = folder
         self.folder.mkdir(mode=0o711)
         self.identity = identity.acquire() if isolation.dedicated_uid else identity.Identity(
@@ -80,12 +81,13 @@ class Box:
         self.group = None
         if hierarchy is not None:
             self.group = cgroups.Cgroup(hierarchy, name, memory_bytes=config.limits.memory_bytes,
-                                        processes=config.limits.processes)
-        self.files = files
+                                        processes=config.limits.processes, cpus=config.limits.cpus)
+        self.files = self.folder / "files"  # the box's own pristine copy: the caller's folder is never touched
+        shutil.copytree(files, self.files, symlinks=True)
         if self.identity.dedicated:
             if isolation.mode == "bubblewrap":  # readable by the sandbox uid; mounted read-only
-                _chown_tree(files, self.identity.uid, self.identity.gid)
-            os.chmod(files, 0o700)          # basic: the pristine copy stays the grader's alone
+                _chown_tree(self.files, self.identity.uid, self.identity.gid)
+            os.chmod(self.files, 0o700)     # basic: the pristine copy stays the grader's alone
         self.work = self.folder / "work" if isolation.mode == "basic" else None
         self.process: subprocess.Popen | None = None
         self._serving: set[int] | None = None
@@ -101,8 +103,7 @@ class Box:
                 _chown_tree(self.work, self.identity.uid, self.identity.gid)
             os.chmod(self.work, 0o700)
         self._serving = None
-        self.process = launcher.spawn(self.files, self.work, module, self.config, self.isolation,
-                                      self.identity, self.group)
+        self.process = launcher.spawn(self.files, self.work, module, self.config, self.identity, self.group)
         return self.process
 
     def processes(self) -> list[int]:
@@ -132,7 +133,10 @@ class Box:
 
     def sweep(self) -> int:
         """Kill every process of the sandbox that is not serving calls (whatever the student's code
-        left running: background workers, ``setsid`` daemons, fork bombs); return how many."""
+        left running: background workers, ``setsid`` daemons, fork bombs); return how many. In
+        basic mode as root, also delete what the call left in the shared temporary folders."""
+        if self.work is not None and self.identity.dedicated:
+            identity.remove_stray_files(self.identity)
         keep = self.serving()
         extra = [pid for pid in self.processes() if pid not in keep]
         if not extra:
@@ -209,7 +213,7 @@ class Box:
             if inner is None:
                 return None
             try:
-                stats = os.statvfs(f"/proc/{inner}/root{launcher.INSIDE_WORK}")
+                stats = os.statvfs(f"/proc/{inner}/root{bwrap.INSIDE_WORK}")
             except OSError:
                 return None
             files, size = stats.f_files - stats.f_ffree, 0

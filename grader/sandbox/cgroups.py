@@ -30,7 +30,7 @@ from pathlib import Path
 GROUP_FOLDER = "dl-grader"            # every sandbox group lives in a folder of this name
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
 V2_CONTROLLERS = ("memory", "pids", "cpu")
-CPU_PERIOD_US = 100_000               # CFS period; the quota is one CPU per period
+CPU_PERIOD_US = 100_000               # CFS period; the quota is Limits.cpus CPUs per period
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def describe(hierarchy: Hierarchy | None) -> str:
 class Cgroup:
     """One sandbox's group (in every v1 hierarchy, or one v2 group)."""
 
-    def __init__(self, hierarchy: Hierarchy, name: str, *, memory_bytes: int, processes: int):
+    def __init__(self, hierarchy: Hierarchy, name: str, *, memory_bytes: int, processes: int, cpus: float):
         self.hierarchy, self.name = hierarchy, name
         self.paths = {c: folder / name for c, folder in hierarchy.folders.items()}
         for path in self.paths.values():
@@ -140,12 +140,12 @@ class Cgroup:
             self._write("memory", "memory.memsw.limit_in_bytes", memory_bytes, optional=True)  # no swap
             self._write("pids", "pids.max", processes)
             self._write("cpu", "cpu.cfs_period_us", CPU_PERIOD_US)
-            self._write("cpu", "cpu.cfs_quota_us", CPU_PERIOD_US)
+            self._write("cpu", "cpu.cfs_quota_us", int(cpus * CPU_PERIOD_US))
         else:
             self._write("", "memory.max", memory_bytes)
             self._write("", "memory.swap.max", 0, optional=True)
             self._write("", "pids.max", processes)
-            self._write("", "cpu.max", f"{CPU_PERIOD_US} {CPU_PERIOD_US}")
+            self._write("", "cpu.max", f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
 
     # -- files ------------------------------------------------------------------------------
     def _file(self, controller: str, name: str) -> Path:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 UID_BASE = int(os.environ.get("GRADER_SANDBOX_UID_BASE", "60100"))  # above login users (login.defs UID_MAX 60000)
 UID_COUNT = 1000                                                     # below systemd's dynamic users (61184-65519)
-SHARED_TEMP = ("/tmp", "/var/tmp", "/dev/shm")                       # world-writable: a basic-mode child can leave files
+SHARED_TEMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")  # world-writable: a basic-mode child can leave files
 
 
 @dataclass
@@ -87,6 +87,21 @@ def acquire() -> Identity:
             continue
         return Identity(uid, uid, dedicated=True, _lock_fd=fd)
     raise RuntimeError(f"no free sandbox uid in {UID_BASE}..{UID_BASE + UID_COUNT - 1}")
+
+
+def held(uid: int) -> bool:
+    """Whether a live grader holds `uid` now (its lock is taken)."""
+    try:
+        fd = os.open(_lock_folder() / str(uid), os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def signal_all(identity: Identity, sig: int = signal.SIGKILL) -> None:

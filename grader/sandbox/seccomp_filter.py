@@ -5,7 +5,9 @@ and an escape always does: mounting and changing roots, tracing other processes,
 BPF, perf events, kexec and kernel modules, swap, reboot and clock setting, and every way of
 entering or creating a namespace (``unshare``, ``setns``, ``clone`` with a ``CLONE_NEW*`` flag).
 ``clone3`` passes its flags in memory a filter cannot read, so it fails with ``ENOSYS``: the C
-library then falls back to ``clone``, whose flags the filter does see.
+library then falls back to ``clone``, whose flags the filter does see. System V and POSIX IPC
+objects (which would outlive a basic-mode sandbox), io_uring, and every socket family but
+``AF_UNIX`` (no network, even where there is no network namespace) are refused too.
 
 The filter is compiled once in the grader (trusted side) and handed over as a BPF program:
 to bubblewrap through ``--seccomp FD``, or loaded just before ``exec`` in basic mode.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import socket
 import tempfile
 
 DENIED = (
@@ -25,6 +28,11 @@ DENIED = (
     "bpf", "perf_event_open", "userfaultfd",
     "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
     "unshare", "setns",
+    # inter-process objects outlive the process in basic mode (no IPC namespace there)
+    "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop",
+    "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
+    "mq_getsetattr",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "modify_ldt",
     "swapon", "swapoff", "reboot", "acct", "quotactl", "settimeofday", "clock_settime",
     "clock_adjtime", "adjtimex", "syslog", "open_by_handle_at", "name_to_handle_at",
     "lookup_dcookie", "vhangup", "iopl", "ioperm", "personality",
@@ -63,6 +71,8 @@ def build_filter():
         for bit in NAMESPACE_FLAGS.values():
             flt.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, bit, bit))
         flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+        for call in ("socket", "socketpair"):  # local (AF_UNIX) sockets only: no network in any mode
+            flt.add_rule(seccomp.ERRNO(errno.EACCES), call, seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
         return flt
     except Exception:  # libseccomp.so missing or too old: the report says "no seccomp"
         return None

@@ -31,6 +31,21 @@ def _base() -> Path:
     return base
 
 
+def session_alive(name: str) -> bool:
+    """Whether the grader that owns session `name` is alive (it holds the session's lock)."""
+    try:
+        fd = os.open(_base() / f"{name}.lock", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def sweep_leftovers(base: Path | None = None) -> list[str]:
     """Remove the sessions (and their control groups) of graders that are gone; return their names."""
     base = base or _base()

@@ -1,9 +1,12 @@
 """The pytest plugin that runs one assignment's tests in the grader process.
 
-It provides the fixtures tests use (``student``, ``reference``, ``rng``, ``speed``, ``attach``)
-and collects one ``TestResult`` per test. For hidden tests the result's message is only the
-check's own message (``CheckFailure`` / ``StudentError``): never a traceback, never the test's
-source, never the student's output.
+It owns the fixtures tests use (``student``, ``reference``, ``differentiated``, ``rng``,
+``speed``, ``attach``: methods of the plugin object, which pytest finds when the object is
+passed to ``pytest.main(plugins=[...])``; no module-level state) and collects one ``TestResult``
+per test. In a self-check (public tests only) with the hidden tests present, it collects them
+too, only to count their points, and deselects them. For hidden tests the result's message is
+only the check's own message (``CheckFailure`` / ``StudentError``): never a traceback, never the
+test's source, never the student's output.
 """
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ import pytest
 from ..checks import CheckFailure, SpeedJudge
 from ..course import AssignmentSpec
 from ..models import Attachment, TestResult
-from ..sandbox import StudentError, StudentModule, StudentUnavailable
+from ..sandbox import SandboxedModule, StudentError, StudentUnavailable
 from ..sandbox.proxy import DEFAULT_CALL_TIMEOUT
+from .points import VisibilityError, points_of
 from ..secret import hidden_rng
 
 PUBLIC_OUTPUT_LIMIT = 4000
@@ -61,14 +65,17 @@ class _Current:
 
 
 class GradingPlugin:
-    def __init__(self, spec: AssignmentSpec, student: StudentModule | None, unavailable: str | None,
-                 reference_child: StudentModule | None, seed: int, hidden_dir: Path | None,
-                 secret: bytes | None = None):
-        self.spec, self.student, self.unavailable = spec, student, unavailable
-        self.reference_child, self.seed, self.hidden_dir = reference_child, seed, hidden_dir
+    def __init__(self, spec: AssignmentSpec, seed: int, hidden_dir: Path | None, secret: bytes | None = None,
+                 count_only: Path | None = None):
+        self.spec, self.seed, self.hidden_dir = spec, seed, hidden_dir
         self._secret = secret   # the course secret (grader/secret.py): keys hidden tests' inputs
+        self._count_only = count_only  # hidden tests collected only to count their points
+        self.student_module: SandboxedModule | None = None
+        self.unavailable: str | None = None   # why there is no student module (one line)
+        self.reference_child: SandboxedModule | None = None
         self.results: list[TestResult] = []
         self.collection_errors: list[str] = []
+        self.hidden_points: float | None = None
         self._current = _Current()
         self._reference_module = None
 
@@ -77,15 +84,70 @@ class GradingPlugin:
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
 
-    # -- what the fixtures (grader.testing.fixtures) hand out ------------------------------------
-    def student_for(self, node: pytest.Item) -> StudentModule:
-        if self.student is None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        counted, kept = [], []
+        for item in items:
+            try:
+                points = points_of(item, self.hidden_dir or self._count_only)
+            except VisibilityError as exc:
+                self.collection_errors.append(f"{item.nodeid}: {exc}")
+                continue
+            in_count_only = self._count_only is not None and Path(item.path).is_relative_to(self._count_only)
+            (counted if in_count_only else kept).append((item, points))
+        if self._count_only is not None:
+            self.hidden_points = sum(p.points for _, p in counted)
+            config.hook.pytest_deselected(items=[item for item, _ in counted])
+        items[:] = [item for item, _ in kept]
+
+    # -- fixtures -----------------------------------------------------------------------------
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest) -> SandboxedModule:
+        """Proxy for the student's module (calls cross into the sandboxed child)."""
+        if self.student_module is None:
             raise StudentUnavailable(self.unavailable or "the student's module is not available")
-        marker = node.get_closest_marker("call_timeout")
-        self.student.call_timeout = float(marker.args[0]) if marker else DEFAULT_CALL_TIMEOUT
-        return self.student
+        marker = request.node.get_closest_marker("call_timeout")
+        self.student_module.call_timeout = float(marker.args[0]) if marker else DEFAULT_CALL_TIMEOUT
+        return self.student_module
+
+    @pytest.fixture
+    def reference(self):
+        """The reference solution module, imported in the grader process."""
+        return self.reference_module()
+
+    @pytest.fixture
+    def differentiated(self, student: SandboxedModule) -> Differentiated:
+        """The forward gradient checks differentiate, as ``(module, of)``: when grading, the reference
+        module (a forward the student cannot steer, so probe-recognising tricks earn nothing); in a
+        self-check, the student's own module (the lecture's exercise)."""
+        if self.hidden_dir is not None and self.spec.has_solution:
+            return Differentiated(self.reference_module(), "the reference forward")
+        return Differentiated(student, "your forward")
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        """Public tests: the grading seed and the test id (students can replay these inputs).
+        Hidden tests: the course secret too, so their inputs cannot be replayed."""
+        node = request.node
+        if self._is_hidden(node):
+            if self._secret is None:
+                raise RuntimeError("hidden tests need the course secret (grader.secret.read_secret)")
+            return hidden_rng(self._secret, self.seed, node.nodeid)
+        return np.random.default_rng([self.seed, zlib.crc32(node.nodeid.encode())])
+
+    @pytest.fixture
+    def speed(self, student: SandboxedModule) -> SpeedJudge:
+        """Times the student against the reference (hidden tests), on fresh random inputs."""
+        if self.reference_child is None:
+            pytest.skip("speed tests need the reference solution (instructor copy only)")
+        return SpeedJudge(student, self.reference_child, note=lambda text: self._current.notes.append(text))
+
+    @pytest.fixture
+    def attach(self) -> Attach:
+        """Attach pictures or text to this test's report entry."""
+        return Attach(lambda attachment: self._current.attachments.append(attachment))
 
     def reference_module(self):
+        """The reference solution, imported once in the grader process (before any student code)."""
         if not self.spec.has_solution:
             pytest.skip("needs the reference solution (instructor copy only)")
         if self._reference_module is None:
@@ -96,28 +158,6 @@ class GradingPlugin:
             loader_spec.loader.exec_module(module)
             self._reference_module = module
         return self._reference_module
-
-    def rng_for(self, node: pytest.Item) -> np.random.Generator:
-        """Public tests: the grading seed and the test id (students can replay these inputs).
-        Hidden tests: the course secret too, so their inputs cannot be replayed."""
-        if self._is_hidden(node):
-            if self._secret is None:
-                raise RuntimeError("hidden tests need the course secret (grader.secret.read_secret)")
-            return hidden_rng(self._secret, self.seed, node.nodeid)
-        return np.random.default_rng([self.seed, zlib.crc32(node.nodeid.encode())])
-
-    def differentiated(self, student: StudentModule) -> Differentiated:
-        if self.hidden_dir is not None and self.spec.has_solution:
-            return Differentiated(self.reference_module(), "the reference forward")
-        return Differentiated(student, "your forward")
-
-    def speed_judge(self, student: StudentModule) -> SpeedJudge:
-        if self.reference_child is None:
-            pytest.skip("speed tests need the reference solution (instructor copy only)")
-        return SpeedJudge(student, self.reference_child, note=lambda text: self._current.notes.append(text))
-
-    def attacher(self) -> Attach:
-        return Attach(lambda attachment: self._current.attachments.append(attachment))
 
     # -- results -----------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -142,23 +182,21 @@ class GradingPlugin:
 
     def _finish(self, item: pytest.Item) -> None:
         current = self._current
-        output = self.student.take_output() if self.student is not None else ""
+        output = self.student_module.take_output() if self.student_module is not None else ""
         if current.skipped:
             return
         hidden = self._is_hidden(item)
-        marker = item.get_closest_marker("visibility")
-        visibility = marker.args[0] if marker else ("after_due_date" if hidden else "visible")
+        points = points_of(item, self.hidden_dir)
         lines = list(current.notes)
         if current.failure is not None:
             lines.insert(0, self._failure_message(current.failure, current.failure_text, hidden))
         if output.strip() and not hidden:
             lines.append("Your code printed:\n" + output[-PUBLIC_OUTPUT_LIMIT:])
-        points = item.get_closest_marker("points")
         tags = [self.spec.name] + [t for m in item.iter_markers("tags") for t in m.args]
         self.results.append(TestResult(
             name=_display_name(item), number=f"{self.spec.name}.{len(self.results) + 1}",
-            assignment=self.spec.name, max_score=float(points.args[0]) if points else 1.0,
-            passed=current.failure is None, visibility=visibility, output="\n".join(lines),
+            assignment=self.spec.name, max_score=points.points,
+            passed=current.failure is None, visibility=points.visibility, output="\n".join(lines),
             tags=list(dict.fromkeys(tags)), attachments=current.attachments, seconds=current.seconds))
 
     @staticmethod

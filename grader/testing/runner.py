@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,5 +35,19 @@ def run_pytest(paths: list[str], rootdir: Path, plugins: list, extra: list[str] 
             "-p", "no:unraisableexception", *extra]
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), _no_plugin_autoload():
-        pytest.main(args, plugins=plugins)
+        try:
+            pytest.main(args, plugins=plugins)
+        finally:
+            _forget_test_modules(paths)
     return buffer.getvalue()
+
+
+def _forget_test_modules(paths: list[str]) -> None:
+    """Drop the test modules this run imported: importlib mode names them after their path
+    under the course root, so another course's tests (same relative path) would otherwise be
+    served the cached module of the first."""
+    folders = [str(Path(p).resolve()) for p in paths]
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None) or ""
+        if any(file.startswith(folder + os.sep) for folder in folders):
+            del sys.modules[name]

@@ -1,15 +1,16 @@
 """The sandboxed child: imports the student's module and serves calls from the grader.
 
-This is the only grader code that runs next to student code. It is copied into the sandbox with
-``wire.py`` and imports nothing else from the grader. It judges nothing: it decodes arguments,
+This and the two modules it uses (``wire.py``, ``values.py``) are the only grader code that runs
+next to student code; they are copied into the sandbox and import nothing else from the grader. It judges nothing: it decodes arguments,
 calls the student's function, and sends back what came out (or the exception's type and
 message). Everything it sends is treated by the grader as untrusted data.
 
 Usage: python -I child.py MODULE_DIR SOURCE_DIR MODULE_NAME FD_IN FD_OUT DEVICE [UID:GID]
 
 SOURCE_DIR is a read-only folder whose files are first copied into MODULE_DIR (bubblewrap: the
-working folder is an empty tmpfs), or "-" when MODULE_DIR already holds them (basic mode). UID:GID (basic mode started as root)
-makes the child drop to that unprivileged identity before the student's module is imported.
+working folder is an empty tmpfs), or "-" when MODULE_DIR already holds them (basic mode).
+UID:GID (basic mode started as root) makes the child drop to that unprivileged identity before
+the student's module is imported.
 """
 import os
 import sys
@@ -65,13 +66,16 @@ def become(uid: int, gid: int) -> None:
             paths[:] = [relocate(p) for p in paths]
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in range(64):  # empty the bounding set too (needs CAP_SETPCAP: still root here)
+        libc.prctl(24, capability, 0, 0, 0)  # PR_CAPBSET_DROP; past the last capability: EINVAL
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     if os.getuid() == 0 or os.geteuid() == 0:
         raise SystemExit("could not drop privileges")
     # a credential change makes /proc/self root's; make it ours again so /proc/self/fd works
-    ctypes.CDLL(None, use_errno=True).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+    libc.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
 
 
 def copy_files(source: str, target: str) -> None:

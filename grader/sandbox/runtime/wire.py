@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import struct
 
 import numpy as np
 
+if __package__:  # imported by the grader (grader.sandbox.runtime.wire)
+    from .values import NUMERIC_KINDS, WireError, load_array, make_generator
+else:            # imported next to child.py inside the sandbox
+    from values import NUMERIC_KINDS, WireError, load_array, make_generator  # type: ignore[no-redef]
+
 MAGIC = b"GRW1"
-NUMERIC_KINDS = "biufc"
 
 # Headers carry structure and scalars only; arrays travel as blobs. The largest legitimate
 # header (an architecture table, a training-loss history, a generator state, a tuple of array
@@ -50,16 +53,7 @@ MAX_JSON_DEPTH = 3 * (MAX_DEPTH + 1) + 3
 
 _U32, _U64 = struct.Struct("<I"), struct.Struct("<Q")
 _READ_CHUNK = 1 << 20  # read_frame reads a blob this much at a time: memory follows what arrived
-# An .npy blob's prefix (magic, version, header length: 12 bytes at most) plus the header size
-# numpy's own reader accepts (its max_header_size default): all load_array reads before checking.
-_NPY_HEAD_BYTES = 12 + 10_000
 
-
-class WireError(Exception):
-    """A frame that does not follow the format (or exceeds a limit)."""
-
-
-# -- encoding -----------------------------------------------------------------------------------
 
 class _Encoder:
     def __init__(self):
@@ -160,52 +154,6 @@ class _Decoder:
         if tag == "rng" and isinstance(node.get("state"), dict):
             return make_generator(node["state"])
         raise WireError("unknown or malformed tag")
-
-
-def load_array(blob) -> np.ndarray:
-    """Read one ``.npy`` blob (any bytes-like) into a plain, numeric, owned ``numpy.ndarray``.
-
-    The header is read on its own first; its shape times its item size must equal the bytes
-    that follow it, so a header that lies about its size is refused before anything is allocated.
-    """
-    view = memoryview(blob).cast("B")
-    try:
-        head = io.BytesIO(bytes(view[:_NPY_HEAD_BYTES]))
-        version = np.lib.format.read_magic(head)
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-        if read_header is None:
-            raise ValueError(f"npy version {version}")
-        shape, fortran, dtype = read_header(head)
-    except Exception as exc:  # malformed bytes, an object or unknown dtype, a truncated header
-        raise WireError(f"unreadable array ({type(exc).__name__})") from None
-    if (dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None
-            or dtype.hasobject):
-        raise WireError(f"array of dtype {dtype} is not plain numeric data")
-    if not all(type(n) is int and n >= 0 for n in shape):
-        raise WireError("array header has a malformed shape")
-    count, offset = math.prod(shape), head.tell()
-    if count * dtype.itemsize != len(view) - offset:
-        raise WireError(f"array header announces {count} x {dtype.itemsize} bytes, "
-                        f"the blob holds {len(view) - offset}")
-    try:
-        flat = np.frombuffer(view, dtype=dtype, count=count, offset=offset) if count else np.empty(0, dtype)
-        arr = flat.reshape(shape, order="F" if fortran else "C")
-        return np.array(arr, dtype=dtype.newbyteorder("="), copy=True)
-    except Exception as exc:  # e.g. more dimensions than numpy supports
-        raise WireError(f"unreadable array ({type(exc).__name__})") from None
-
-
-def make_generator(state: dict) -> np.random.Generator:
-    name = state.get("bit_generator")
-    if name not in ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937"):
-        raise WireError("unknown bit generator")
-    bit_generator = getattr(np.random, name)()
-    try:
-        bit_generator.state = state
-    except Exception:
-        raise WireError("invalid generator state") from None
-    return np.random.Generator(bit_generator)
 
 
 def json_depth(text: bytes) -> int:

@@ -1,6 +1,6 @@
 """Gradescope mode: grade the one submission Gradescope hands us and write its results.json.
 
-Run by ``gradescope/run_autograder`` as ``python -m grader.batch.gradescope``. Paths come
+Run by ``gradescope/run_autograder`` as ``python -m grader.gradescope``. Paths come
 from environment variables so the same script runs locally for testing:
 
     GRADESCOPE_SUBMISSION_DIR   the student's files          (default /autograder/submission)
@@ -8,10 +8,14 @@ from environment variables so the same script runs locally for testing:
     GRADER_COURSE               the course (assignments/, solutions/, templates/)
                                                              (default /autograder/source)
     GRADER_ASSIGNMENTS          assignments to grade, comma-separated (default: all)
-    GRADER_SANDBOX, GRADER_DEVICE   as --sandbox / --device (default auto)
+    GRADER_SANDBOX, GRADER_DEVICE, GRADER_SEED, GRADER_ASSIGNMENT_BUDGET
+                                as --sandbox / --device / --seed / --budget
 
 A results.json is always written, even when the submission is refused or the autograder is
-misconfigured (score 0 and a one-line reason in "output"), so the student sees why.
+misconfigured (score 0 and a one-line reason in "output"), so the student sees why. Its
+"output" (shown to students) names the assignments that could not be graded, the points
+waiting in hidden tests when only public tests ran (an autograder built with --public-only),
+and the sandbox and device.
 """
 from __future__ import annotations
 
@@ -20,12 +24,14 @@ import os
 import sys
 from pathlib import Path
 
-from ..course import CourseError, find_course
-from ..intake import SubmissionError, is_archive
-from ..pipeline import GradeOptions, grade_submission
-from ..reports.render import atomic_write
-from ..reports.results_json import TEXT_FORMAT, results_dict
-from ..reports.sanitize import clean
+from .course import CourseError, find_course
+from .files import atomic_write
+from .intake import SubmissionError, is_archive
+from .models import TEXT_FORMAT, GradingResult
+from .options import GradeOptions, from_environment
+from .pipeline import grade_submission
+from .reports.results_json import results_dict
+from .reports.sanitize import clean
 
 DEFAULTS = {"GRADESCOPE_SUBMISSION_DIR": "/autograder/submission",
             "GRADESCOPE_RESULTS_DIR": "/autograder/results",
@@ -56,18 +62,27 @@ def gradescope_results(submission: Path, course_root: Path, assignments: list[st
     course = find_course(course_root)
     result = grade_submission(submission_path(submission), course, assignments, options)
     data = results_dict(result)
-    notes = [f"{a['name']}: not graded ({a['error']})" for a in data["assignments"] if a["error"]]  # cleaned
-    sandbox = f"sandbox: {result.isolation_summary}"
-    data["output"] = clean("\n".join([*notes, f"{sandbox} · device: {result.device}"]))
+    data["output"] = clean(summary_output(result))
     data["stdout_visibility"] = "hidden"
     return data
+
+
+def summary_output(result: GradingResult) -> str:
+    """The text above the tests on Gradescope: what was not graded, what waits in hidden tests,
+    and where the code ran (not yet cleaned)."""
+    notes = [f"{a.name}: not graded ({a.error})" for a in result.assignments if a.error]
+    for a in result.assignments:
+        if a.public_only:
+            waiting = f"; {a.hidden_points:g} more points are in hidden tests run by course staff" \
+                if a.hidden_points else ""
+            notes.append(f"{a.name}: public tests only{waiting}")
+    return "\n".join([*notes, f"sandbox: {result.isolation_summary} · device: {result.device}"])
 
 
 def main() -> int:
     results_dir = Path(_setting("GRADESCOPE_RESULTS_DIR"))
     names = [n.strip() for n in _setting("GRADER_ASSIGNMENTS").split(",") if n.strip()] or None
-    options = GradeOptions(sandbox=_setting("GRADER_SANDBOX") or "auto", device=_setting("GRADER_DEVICE") or "auto",
-                           hide=(str(results_dir.resolve()),))
+    options = from_environment(os.environ).with_outputs(results_dir)
     code = 0
     try:
         data = gradescope_results(Path(_setting("GRADESCOPE_SUBMISSION_DIR")), Path(_setting("GRADER_COURSE")),

@@ -1,8 +1,9 @@
 """Grade a class: discover the students, grade those not up to date, write everything under DIR.
 
-Each finished student is written at once (reports, then the state record), so killing the
-batch loses only the students in flight; the gradebook and the summary are written at the end
-from the state records of every student, whether graded in this run or kept from an earlier one.
+Each finished student is written at once (reports, then their record: ``store``), so killing
+the batch loses only the students in flight; the gradebook and the summary are written at the
+end from the records of every student, whether graded in this run or kept from an earlier one,
+and the per-assignment statistics they and the console show are computed once (``stats``).
 """
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import Course
+from ..models import GradingStatus
 from ..inventory import count_points
-from ..pipeline import GradeOptions
+from ..options import GradeOptions
 from .. import secret as course_secret
 from .discovery import BatchInputError, Entry, apply_roster, discover, make_folders_unique, read_roster
 from .executors import make_executor
 from .fingerprint import entry_fingerprint, grading_key
-from .gradebook import StudentRow, write_gradebook
+from .gradebook import write_gradebook
+from .records import StudentRow
+from .stats import AssignmentStats, assignment_stats, graded
 from .store import Store, new_run_id
 from .summary import class_summary, write_summary
 from .worker import Job, Outcome, WorkerStats, one_line
@@ -42,6 +46,7 @@ class BatchReport:
     rows: list[StudentRow]
     assignments: list[str]
     maxima: dict[str, float]
+    stats: list[AssignmentStats]       # per assignment, over the graded students
     graded: int                        # students graded (or refused) in this run
     kept: int                          # students whose earlier results were up to date
     seconds: float
@@ -52,7 +57,7 @@ class BatchReport:
 
 
 class Progress:
-    """What the runner tells whoever watches (the console): a no-op by default."""
+    """What the batch tells whoever watches (the console): a no-op by default."""
 
     def start(self, total: int, kept: int, workers: int, executor: str) -> None: ...
 
@@ -83,10 +88,7 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
     roster = read_roster(settings.roster) if settings.roster is not None else None
     entries = apply_roster(discover(settings.submissions, settings.out), roster)
     make_folders_unique(entries, reserved_names(settings.submissions, settings.out))
-    options = GradeOptions(**{**vars(settings.options),
-                              "hide": tuple(dict.fromkeys((*settings.options.hide,
-                                                           str(settings.submissions.resolve()),
-                                                           str(settings.out.resolve()))))})
+    options = settings.options.with_outputs(settings.submissions, settings.out)
     # the course secret keys the hidden tests' inputs: a new secret regrades everyone (and a
     # missing one is reported here, before any worker starts)
     hidden = not options.public_only and any(spec.has_solution for spec in specs)
@@ -108,19 +110,20 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
                 fingerprint = entry_fingerprint(entry.path)
             except OSError as exc:
                 fingerprint, entry.refusal = "unreadable", f"unreadable entry: {one_line(exc.strerror or str(exc))}"
-            row.state = None if settings.force else store.current(entry, fingerprint, key)
-            if row.state is not None:
+            row.record = None if settings.force else store.current(entry, fingerprint, key)
+            if row.record is not None:
                 continue
             if entry.refusal:  # decided here, without a worker
-                outcome = Outcome(entry.student, entry.folder, "refused", entry.refusal, worker=WorkerStats())
-                row.state = store.save(entry, outcome, fingerprint, key, run_id, titles, course.templates)
+                outcome = Outcome(entry.student, entry.folder, GradingStatus.REFUSED, entry.refusal,
+                                  worker=WorkerStats())
+                row.record = store.save(entry, outcome, fingerprint, key, run_id, titles, course.templates)
                 row.fresh = True
                 refused_here.append(row)
             else:
                 pending[entry.folder] = (row, fingerprint)
         jobs = [Job(row.entry.student, folder, str(row.entry.path.resolve()), str(course.root), tuple(names), options)
                 for folder, (row, _) in pending.items()]
-        kept_count = sum(r.state is not None and not r.fresh for r in rows)
+        kept_count = sum(r.record is not None and not r.fresh for r in rows)
         progress.start(len(jobs) + len(refused_here), kept_count, workers, executor.name)
         try:
             for row in refused_here:
@@ -129,19 +132,19 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
                 with executor:
                     for outcome in executor.run(jobs):
                         row, fingerprint = pending[outcome.folder]
-                        row.state = store.save(row.entry, outcome, fingerprint, key, run_id, titles,
+                        row.record = store.save(row.entry, outcome, fingerprint, key, run_id, titles,
                                                course.templates)
                         row.fresh = True
                         progress.advance(row)
         finally:
             progress.finish()
         maxima = assignment_maxima(rows, specs)
+        stats = assignment_stats(rows, titles, maxima)
         gradebook = write_gradebook(settings.out / "gradebook.csv", rows, names, maxima,
                                     roster.columns if roster else ())
-        results = {r.entry.folder: store.results(r.entry.folder) or {} for r in rows if r.status == "graded"}
-        summary = class_summary(rows, results, titles, maxima, title=_batch_title(settings, course))
+        summary = class_summary(rows, stats, title=_batch_title(settings, course))
         summary_path = write_summary(settings.out / "summary.html", summary, course.templates)
-    return BatchReport(rows=rows, assignments=names, maxima=maxima,
+    return BatchReport(rows=rows, assignments=names, maxima=maxima, stats=stats,
                        graded=sum(r.fresh for r in rows), kept=kept_count,
                        seconds=time.perf_counter() - started, executor=executor.name, workers=workers,
                        gradebook=gradebook, summary=summary_path)
@@ -159,11 +162,10 @@ def reserved_names(submissions: Path, out: Path) -> set[str]:
 def assignment_maxima(rows: list[StudentRow], specs) -> dict[str, float]:
     """Points available per assignment: from a graded student, else by counting the tests."""
     maxima: dict[str, float] = {}
-    for row in rows:
-        if row.status == "graded":
-            for a in row.state["assignments"]:
-                if not a.get("error") and a["max_score"] > maxima.get(a["name"], 0.0):
-                    maxima[a["name"]] = float(a["max_score"])
+    for row in graded(rows):
+        for a in row.result.assignments:
+            if not a.error and a.max_score > maxima.get(a.name, 0.0):
+                maxima[a.name] = a.max_score
     for spec in specs:
         if spec.name not in maxima:
             points = count_points(spec)

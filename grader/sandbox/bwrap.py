@@ -1,0 +1,154 @@
+"""The bubblewrap command line of a sandbox, and the files it mounts.
+
+Mount order matters (later mounts cover earlier ones): system folders, then /proc, /dev and the
+size-limited tmpfs, then the Python installation, then an empty tmpfs over every hidden path,
+then the Python folders that lie inside a hidden path again (a virtual environment inside the
+course folder, say), then the runtime and the student's files. As root, no user namespace is
+made and ``setpriv`` drops the child to the sandbox's own uid; unprivileged, bubblewrap maps the
+grader's uid into a user namespace and drops every capability itself.
+"""
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+from . import identity, seccomp_filter
+from .limits import Limits
+
+RUNTIME_SOURCE = Path(__file__).with_name("runtime")
+INSIDE_RUNTIME = "/grader-runtime"
+INSIDE_FILES = "/submission-files"    # the student's files, read-only
+INSIDE_WORK = "/submission"           # the working folder: a size-limited tmpfs
+
+
+def child_environment(device: str, home: str) -> dict[str, str]:
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+           # one thread each: fair timings, and parallel batch workers do not oversubscribe
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if device == "gpu":
+        env["CUPY_CACHE_DIR"] = "/tmp/cupy-cache"
+        for key in ("CUDA_VISIBLE_DEVICES", "CUDA_PATH", "LD_LIBRARY_PATH"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+    return env
+
+
+@functools.lru_cache(maxsize=None)
+def _python_roots() -> tuple[str, ...]:
+    """Folders the child's Python needs: the installation and where numpy (and cupy) live."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        roots.add(sysconfig.get_paths()[key])
+    import numpy
+    roots.add(str(Path(numpy.__file__).resolve().parents[1]))
+    try:
+        import cupy  # noqa: F401
+        roots.add(str(Path(cupy.__file__).resolve().parents[1]))
+    except Exception:
+        pass
+    return tuple(sorted(r for r in roots if os.path.exists(r)))
+
+
+def _under(path: str, folders: list[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def _drop_privileges_argv(ident: identity.Identity) -> list[str]:
+    """setpriv (util-linux): become the sandbox uid with no capabilities at all."""
+    return ["setpriv", f"--reuid={ident.uid}", f"--regid={ident.gid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+
+def argv(files: Path, device: str, limits: Limits, hide: tuple[str, ...], ident: identity.Identity,
+         seccomp_fd: int | None) -> list[str]:
+    """The bubblewrap command line (mounts in the order the module docstring gives), ending with
+    the privilege drop when the grader is root; the caller appends the child's command."""
+    command = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+               "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+    if os.geteuid() != 0:
+        command += ["--unshare-user"]  # unprivileged: a user namespace; bubblewrap drops all capabilities
+    bound = []
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"):
+        if os.path.islink(top):
+            command += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            command += ["--ro-bind", top, top]
+            bound.append(top)
+    command += ["--proc", "/proc", "--dev", "/dev",
+                "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+                "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/dev/shm"]
+    roots = [r for r in _python_roots() if not _under(r, bound)]
+    # parents of mount points would be made 0700 as root: make them passable for the sandbox uid
+    parents = {str(p) for r in roots for p in Path(r).parents if str(p) != "/" and not _under(str(p), bound)}
+    for parent in sorted(parents, key=lambda p: p.count("/")):
+        command += ["--perms", "0755", "--dir", parent]
+    for root in roots:
+        command += ["--ro-bind", root, root]
+    hidden = [p for p in hide if _under(p, bound + roots + ["/tmp"])]
+    for path in hidden:
+        command += ["--tmpfs", path]
+    for root in roots:
+        if _under(root, hidden):
+            command += ["--ro-bind", root, root]
+    command += ["--ro-bind", str(runtime_copy()), INSIDE_RUNTIME, "--ro-bind", str(files), INSIDE_FILES,
+                "--perms", "0777", "--size", str(limits.work_bytes), "--tmpfs", INSIDE_WORK, "--chdir", INSIDE_WORK]
+    if device == "gpu":
+        for node in sorted(Path("/dev").glob("nvidia*")):
+            command += ["--dev-bind", str(node), str(node)]
+        command += ["--ro-bind", "/sys", "/sys"]
+    for key, value in child_environment(device, INSIDE_WORK).items():
+        command += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        command += ["--seccomp", str(seccomp_fd)]
+    if ident.dedicated:
+        command += _drop_privileges_argv(ident)
+    return command
+
+
+@functools.lru_cache(maxsize=None)
+def runtime_copy() -> Path:
+    """A private copy of the child's runtime files (the sandbox mounts only this); readable by
+    sandbox uids, writable by nobody but the grader."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-runtime-"))
+    atexit.register(shutil.rmtree, folder, True)
+    for name in ("child.py", "wire.py", "values.py"):
+        shutil.copy(RUNTIME_SOURCE / name, folder / name)
+        os.chmod(folder / name, 0o644)
+    os.chmod(folder, 0o755)
+    return folder
+
+
+@functools.lru_cache(maxsize=None)
+def works(device: str) -> bool:
+    """Whether a bubblewrap sandbox (as configured for grading) can start Python with numpy here."""
+    if shutil.which("bwrap") is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
+        return False
+    ident = identity.acquire()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)
+            seccomp_fd = seccomp_filter.program_fd() if seccomp_filter.available() else None
+            try:
+                command = argv(Path(tmp), device, Limits(), (), ident, seccomp_fd)
+                command += [sys.executable, "-I", "-c", "import numpy"]
+                done = subprocess.run(command, capture_output=True, timeout=60,
+                                      pass_fds=() if seccomp_fd is None else (seccomp_fd,))
+            except (OSError, subprocess.TimeoutExpired):
+                return False
+            finally:
+                if seccomp_fd is not None:
+                    os.close(seccomp_fd)
+            return done.returncode == 0
+    finally:
+        ident.release()
+
+
+

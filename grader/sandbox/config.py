@@ -1,0 +1,83 @@
+"""The sandbox configuration: limits, and the isolation actually in force, resolved once.
+
+``resolve_sandbox`` probes the machine once per process (can bubblewrap start here? is there
+libseccomp? writable control groups? is the grader root?) and returns a ``SandboxConfig`` that
+carries the resolved ``Isolation``: everything downstream reads the mode from there, and every
+report names it (``Isolation.describe``).
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+
+from . import bwrap, cgroups, seccomp_filter
+from .limits import Limits
+
+
+MODES = ("auto", "bubblewrap", "basic")   # what can be asked for; auto: bubblewrap when it works here
+
+
+class SandboxUnavailable(Exception):
+    """The requested isolation cannot be had on this machine (a one-line message)."""
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """A resolved configuration: what every sandbox of one grading gets."""
+    isolation: "Isolation"
+    device: str                          # "cpu" | "gpu" (resolved)
+    limits: Limits = field(default_factory=Limits)
+    hide: tuple[str, ...] = ()           # paths that must not exist inside (course root, outputs)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The isolation actually in force, as reports and results.json name it."""
+    mode: str                            # "bubblewrap" | "basic"
+    dedicated_uid: bool                  # child runs as a reserved unprivileged host uid
+    uid: str                             # "dedicated" | "grader's uid (N)"
+    seccomp: bool
+    cgroup: str                          # "v1" | "v2" | "none"
+    hides_solutions: bool
+
+    @property
+    def fences(self) -> str:
+        if self.cgroup == "none":
+            return "resource limits only (RLIMIT_DATA/NPROC/CPU/FSIZE; no control groups)"
+        return f"control group {self.cgroup} (memory incl. shared and tmpfs, processes, CPU quota, freeze)"
+
+    def describe(self) -> str:
+        parts = [self.mode, f"uid: {self.uid}", "seccomp" if self.seccomp else "no seccomp", self.fences]
+        if self.mode == "basic":
+            parts.append("no bubblewrap: the file system is visible to student code" +
+                         ("" if self.hides_solutions else ", solutions/ included"))
+        return " · ".join(parts)
+
+    def as_dict(self) -> dict:
+        return {"mode": self.mode, "uid": self.uid, "seccomp": self.seccomp, "cgroup": self.cgroup,
+                "fences": self.fences, "hides_solutions": self.hides_solutions, "summary": self.describe()}
+
+
+@functools.lru_cache(maxsize=None)
+def resolve_isolation(mode: str, device: str) -> Isolation:
+    """What isolation a sandbox gets here for the requested mode (probed once per process)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown sandbox mode {mode!r}")
+    resolved = "basic"
+    if mode != "basic" and bwrap.works(device):
+        resolved = "bubblewrap"
+    elif mode == "bubblewrap":
+        raise SandboxUnavailable("--sandbox bubblewrap: bubblewrap cannot start a sandbox on this machine "
+                                 "(is it installed, and may it create namespaces here?)")
+    root = os.geteuid() == 0
+    return Isolation(mode=resolved, dedicated_uid=root,
+                     uid="dedicated unprivileged uid" if root else f"grader's uid ({os.getuid()})",
+                     seccomp=seccomp_filter.available(), cgroup=cgroups.describe(cgroups.detect()),
+                     hides_solutions=resolved == "bubblewrap" or root)
+
+
+def resolve_sandbox(mode: str, device: str, limits: Limits = Limits(), hide: tuple[str, ...] = ()) -> SandboxConfig:
+    """The configuration for `mode` ("auto" | "bubblewrap" | "basic") on resolved `device`.
+    Raises ``SandboxUnavailable`` (one line) when bubblewrap is asked for and cannot start."""
+    return SandboxConfig(isolation=resolve_isolation(mode, device), device=device, limits=limits, hide=hide)
