@@ -16,7 +16,6 @@ into a user namespace); ``Identity.dedicated`` is False and uid-wide operations 
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import pwd
 import shutil
@@ -24,6 +23,8 @@ import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import locks
 
 UID_BASE = int(os.environ.get("GRADER_SANDBOX_UID_BASE", "60100"))  # above login users (login.defs UID_MAX 60000)
 UID_COUNT = 1000                                                     # below systemd's dynamic users (61184-65519)
@@ -79,29 +80,15 @@ def acquire() -> Identity:
             continue  # a real account: never run student code as it
         except KeyError:
             pass
-        fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        return Identity(uid, uid, dedicated=True, _lock_fd=fd)
+        fd = locks.try_lock(folder / str(uid), create=True)
+        if fd is not None:
+            return Identity(uid, uid, dedicated=True, _lock_fd=fd)
     raise RuntimeError(f"no free sandbox uid in {UID_BASE}..{UID_BASE + UID_COUNT - 1}")
 
 
 def held(uid: int) -> bool:
     """Whether a live grader holds `uid` now (its lock is taken)."""
-    try:
-        fd = os.open(_lock_folder() / str(uid), os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
+    return locks.held(_lock_folder() / str(uid))
 
 
 def signal_all(identity: Identity, sig: int = signal.SIGKILL) -> None:

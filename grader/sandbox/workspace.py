@@ -11,14 +11,13 @@ its working folder, but list nothing); everything else is private to the grader.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import secrets
 import shutil
 import tempfile
 from pathlib import Path
 
-from . import cgroups
+from . import cgroups, locks
 
 
 def _base() -> Path:
@@ -33,17 +32,7 @@ def _base() -> Path:
 
 def session_alive(name: str) -> bool:
     """Whether the grader that owns session `name` is alive (it holds the session's lock)."""
-    try:
-        fd = os.open(_base() / f"{name}.lock", os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
+    return locks.held(_base() / f"{name}.lock")
 
 
 def sweep_leftovers(base: Path | None = None) -> list[str]:
@@ -52,14 +41,8 @@ def sweep_leftovers(base: Path | None = None) -> list[str]:
     removed = []
     for lock in base.glob("*.lock"):
         session = lock.name[: -len(".lock")]
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+        fd = locks.try_lock(lock)
+        if fd is None:
             continue  # its grader is alive
         try:
             cgroups.remove_groups(cgroups.detect(), session + "-")
@@ -78,8 +61,7 @@ class Session:
         base = _base()
         sweep_leftovers(base)
         self.name = secrets.token_hex(6)
-        self._lock_fd = os.open(base / f"{self.name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._lock_fd = locks.try_lock(base / f"{self.name}.lock", create=True)  # a fresh name: never contended
         self.folder = base / self.name
         self.folder.mkdir(mode=0o711)
         os.chmod(self.folder, 0o711)
