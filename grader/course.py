@@ -12,6 +12,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+DEFAULT_IMPORTS = ("numpy",)   # assignment.toml `imports`; CuPy is added on a GPU
+
+
 class CourseError(Exception):
     """The course folder or an assignment is missing or malformed (a one-line message)."""
 
@@ -23,6 +26,7 @@ class AssignmentSpec:
     module: str
     order: int
     hidden_points: float | None
+    imports: tuple[str, ...]   # third-party modules a submission may import (with the standard library)
     folder: Path               # assignments/<name>
     solution_folder: Path      # solutions/<name> (may not exist on a student's copy)
 
@@ -110,6 +114,7 @@ def load_course(root: Path) -> Course:
             name=folder.name, title=str(meta.get("title", folder.name)),
             module=str(meta.get("module", folder.name)), order=int(meta.get("order", 99)),
             hidden_points=meta.get("hidden_points"), folder=folder,
+            imports=tuple(str(m) for m in meta.get("imports", DEFAULT_IMPORTS)),
             solution_folder=root / "solutions" / folder.name))
     specs.sort(key=lambda s: (s.order, s.name))
     return Course(root=root, assignments=tuple(specs))

@@ -101,7 +101,8 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
         if folder is not None:
             files = session.folder / f"student-{spec.name}"
             intake.copy_folder(folder, files)
-            plugin.student_module = SandboxedModule(files, spec.module, grading.config, session)
+            imports = spec.imports + (("cupy",) if grading.config.device == "gpu" else ())
+            plugin.student_module = SandboxedModule(files, spec.module, grading.config, session, imports)
             _budget(plugin.student_module, spec, grading)
             try:
                 plugin.student_module.start()

@@ -70,8 +70,9 @@ def _descendants(pid: int) -> list[int]:
 
 
 class Box:
-    def __init__(self, files: Path, config: SandboxConfig, folder: Path, name: str):
-        self.config, self.isolation, self.name = config, config.isolation, name
+    def __init__(self, files: Path, config: SandboxConfig, folder: Path, name: str,
+                 imports: tuple[str, ...] | None = None):
+        self.config, self.isolation, self.name, self.imports = config, config.isolation, name, imports
         isolation = config.isolation
         self.folder = folder
         self.folder.mkdir(mode=0o711)
@@ -103,7 +104,8 @@ class Box:
                 _chown_tree(self.work, self.identity.uid, self.identity.gid)
             os.chmod(self.work, 0o700)
         self._serving = None
-        self.process = launcher.spawn(self.files, self.work, module, self.config, self.identity, self.group)
+        self.process = launcher.spawn(self.files, self.work, module, self.config, self.identity, self.group,
+                                      self.imports)
         return self.process
 
     def processes(self) -> list[int]:

@@ -28,11 +28,17 @@ INSIDE_FILES = "/submission-files"    # the student's files, read-only
 INSIDE_WORK = "/submission"           # the working folder: a size-limited tmpfs
 
 
-def child_environment(device: str, home: str) -> dict[str, str]:
+# What each allowed module needs in site-packages besides its own folder (and its .dist-info).
+COMPANIONS = {"numpy": ("numpy.libs",), "cupy": ("cupy_backends", "cupyx", "fastrlock")}
+
+
+def child_environment(device: str, home: str, imports: tuple[str, ...] | None = None) -> dict[str, str]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
            # one thread each: fair timings, and parallel batch workers do not oversubscribe
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if imports is not None:  # read by the runtime's import rule (runtime/child.py)
+        env["GRADER_ALLOWED_IMPORTS"] = ",".join(imports)
     if device == "gpu":
         env["CUPY_CACHE_DIR"] = "/tmp/cupy-cache"
         for key in ("CUDA_VISIBLE_DEVICES", "CUDA_PATH", "LD_LIBRARY_PATH"):
@@ -67,8 +73,24 @@ def _drop_privileges_argv(ident: identity.Identity) -> list[str]:
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
+def _site_view(imports: tuple[str, ...], roots: list[str]) -> list[str]:
+    """Mounts that leave, in every site-packages folder of the Python installation, only the
+    allowed modules (and their companions and metadata): other installed packages are absent."""
+    wanted = set(imports) | {c for m in imports for c in COMPANIONS.get(m, ())}
+    mounts = []
+    for site in sorted({p for p in sys.path if p.endswith(("site-packages", "dist-packages"))}):
+        if not (os.path.isdir(site) and _under(site, roots + ["/usr"])):
+            continue
+        mounts += ["--tmpfs", site]
+        for entry in sorted(os.listdir(site)):
+            base = entry.split("-")[0] if entry.endswith(".dist-info") else entry.split(".")[0]
+            if entry in wanted or base in wanted:
+                mounts += ["--ro-bind", os.path.join(site, entry), os.path.join(site, entry)]
+    return mounts
+
+
 def argv(files: Path, device: str, limits: Limits, hide: tuple[str, ...], ident: identity.Identity,
-         seccomp_fd: int | None) -> list[str]:
+         seccomp_fd: int | None, imports: tuple[str, ...] | None = None) -> list[str]:
     """The bubblewrap command line (mounts in the order the module docstring gives), ending with
     the privilege drop when the grader is root; the caller appends the child's command."""
     command = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
@@ -98,13 +120,15 @@ def argv(files: Path, device: str, limits: Limits, hide: tuple[str, ...], ident:
     for root in roots:
         if _under(root, hidden):
             command += ["--ro-bind", root, root]
+    if imports is not None:
+        command += _site_view(imports, roots)
     command += ["--ro-bind", str(runtime_copy()), INSIDE_RUNTIME, "--ro-bind", str(files), INSIDE_FILES,
                 "--perms", "0777", "--size", str(limits.work_bytes), "--tmpfs", INSIDE_WORK, "--chdir", INSIDE_WORK]
     if device == "gpu":
         for node in sorted(Path("/dev").glob("nvidia*")):
             command += ["--dev-bind", str(node), str(node)]
         command += ["--ro-bind", "/sys", "/sys"]
-    for key, value in child_environment(device, INSIDE_WORK).items():
+    for key, value in child_environment(device, INSIDE_WORK, imports).items():
         command += ["--setenv", key, value]
     if seccomp_fd is not None:
         command += ["--seccomp", str(seccomp_fd)]

@@ -87,11 +87,13 @@ def _user_process_count(uid: int) -> int:
 
 
 def spawn(files: Path, work: Path | None, module: str, config: SandboxConfig,
-          ident: identity.Identity, group: cgroups.Cgroup | None) -> subprocess.Popen:
+          ident: identity.Identity, group: cgroups.Cgroup | None,
+          imports: tuple[str, ...] | None = None) -> subprocess.Popen:
     """Start the child for `module`; return the process with ``request_fd``/``reply_fd`` set.
 
     bubblewrap: `files` is mounted read-only and copied by the runtime into the tmpfs working
-    folder; basic: `work` is the (already filled) working folder on the host.
+    folder; basic: `work` is the (already filled) working folder on the host. `imports`: the
+    third-party modules the child may import besides the standard library (None: all).
     """
     req_read, req_write = os.pipe()
     rep_read, rep_write = os.pipe()
@@ -105,13 +107,13 @@ def spawn(files: Path, work: Path | None, module: str, config: SandboxConfig,
             if isolation.seccomp:
                 seccomp_fd = seccomp_filter.program_fd()
                 pass_fds.append(seccomp_fd)
-            prefix = bwrap.argv(files, config.device, limits, config.hide, ident, seccomp_fd)
+            prefix = bwrap.argv(files, config.device, limits, config.hide, ident, seccomp_fd, imports)
             child_args = [f"{bwrap.INSIDE_RUNTIME}/child.py", bwrap.INSIDE_WORK, bwrap.INSIDE_FILES]
             env, cwd, seccomp = None, str(files), None
         else:
             prefix = []
             child_args = [str(bwrap.runtime_copy() / "child.py"), str(work), "-"]
-            env, cwd = bwrap.child_environment(config.device, str(work)), str(work)
+            env, cwd = bwrap.child_environment(config.device, str(work), imports), str(work)
             seccomp = seccomp_filter.build_filter() if isolation.seccomp else None
         # a dedicated uid runs nothing else: the limit is exact; otherwise count what this uid runs
         nproc = limits.processes if ident.dedicated else _user_process_count(ident.uid) + limits.processes

@@ -27,13 +27,15 @@ class SandboxedModule:
     against it), living in the grader.
 
     `files` is the pristine copy of the module's folder; the sandbox (``Box``) is made in
-    `session` at the first start and reused by every restart. A wall-clock budget
+    `session` at the first start and reused by every restart. `imports` names the third-party
+    modules the child may import besides the standard library (None: whatever is installed). A wall-clock budget
     (``set_budget``) bounds the total time of a module's calls: past it, every call fails at
     once with one clear message.
     """
 
-    def __init__(self, files: Path, module: str, config: SandboxConfig, session: Session):
-        self._files, self._module, self._config = files, module, config
+    def __init__(self, files: Path, module: str, config: SandboxConfig, session: Session,
+                 imports: tuple[str, ...] | None = None):
+        self._files, self._module, self._config, self._imports = files, module, config, imports
         self._session = session
         self._box: Box | None = None
         self._child: Child | None = None
@@ -61,7 +63,7 @@ class SandboxedModule:
         raise ``StudentUnavailable`` if the module cannot be imported."""
         if self._box is None:
             name = self._session.box_name()
-            self._box = Box(self._files, self._config, self._session.folder / name, name)
+            self._box = Box(self._files, self._config, self._session.folder / name, name, self._imports)
         child = Child(self._box, self._module)
         limit = self._config.limits.import_timeout
         remaining = self._remaining()
