@@ -21,6 +21,12 @@ def scipy():
     import scipy.signal
     return 1
 
+def standard_library_internals():  # not all of the standard library is in sys.stdlib_module_names
+    import importlib, sysconfig
+    importlib.import_module(sysconfig._get_sysconfigdata_name())
+    import numpy.testing  # numpy's own lazy imports reach such modules
+    return 1
+
 def installed_names():
     import os, sys
     return sorted(name for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)
@@ -37,6 +43,7 @@ def test_only_the_standard_library_numpy_and_own_files_import(mode, module_dir, 
         m = SandboxedModule(folder, "sub", resolve_sandbox(mode, "cpu", Limits()), session, imports=("numpy",))
         try:
             assert m.numpy_and_own_module() == 42
+            assert m.standard_library_internals() == 1
             with pytest.raises(StudentRaised, match="scipy may not be imported: .*standard library and numpy only"):
                 m.scipy()
             if mode == "bubblewrap":  # not merely refused: absent

@@ -20,6 +20,12 @@ RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, RUNTIME_DIR)
 import wire  # noqa: E402  (the runtime's own copy, next to this file)
 
+# The standard library's import folders (the zip, lib/pythonX.Y, lib-dynload): everything on the
+# path at start-up but the runtime and the site-packages folders. Modules there are standard
+# library, listed in sys.stdlib_module_names or not (e.g. _sysconfigdata_*).
+STDLIB_PATHS = [p for p in sys.path[1:] if p and not p.rstrip("/").endswith(("site-packages", "dist-packages"))]
+MOVED: dict = {}  # original import folder -> /proc/self/fd/N after become()
+
 REQUEST_LIMIT = 1 << 31
 
 
@@ -49,7 +55,7 @@ def become(uid: int, gid: int) -> None:
     """
     import ctypes
     import importlib
-    moved = {}
+    moved = MOVED
     for entry in sys.path:
         if entry and os.path.isdir(entry) and entry not in moved:
             moved[entry] = "/proc/self/fd/%d" % os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
@@ -117,8 +123,9 @@ class ImportRule:
         top = name.partition(".")[0]
         if path is not None or top in sys.stdlib_module_names or top in self.allowed:
             return None  # let the ordinary finders find it
-        if importlib.machinery.PathFinder.find_spec(top, [self.own_dir]) is not None:
-            return None  # a module of the submission itself
+        stdlib = [MOVED.get(p, p) for p in STDLIB_PATHS]
+        if importlib.machinery.PathFinder.find_spec(top, [self.own_dir, *stdlib]) is not None:
+            return None  # a module of the submission itself, or of the standard library
         raise self._refuse(name)
 
     def _refuse(self, name: str) -> ModuleNotFoundError:
