@@ -66,8 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="local process pool, or a Dask distributed cluster")
     batch.add_argument("--scheduler", help="Dask scheduler address (with --executor dask), e.g. tcp://host:8786")
 
-    validate = add("validate", "instructor check: references full, skeletons zero")
+    validate = add("validate", "instructor check: references full, skeletons zero, signatures agree")
     validate.add_argument("name", nargs="?", help="one assignment (default: all)")
+
+    skeleton = add("skeleton", "write assignments/NAME/<module>.py from the marked reference solution")
+    skeleton.add_argument("name", nargs="?", help="one assignment (default: all)")
+
+    release = add("release", "build the student course (or the Gradescope autograder zip), refusing any leak")
+    release.add_argument("--out", type=Path, required=True, help="new or empty folder for the student release; "
+                         "with --gradescope, the zip file to write")
+    release.add_argument("--zip", action="store_true", help="also pack the release into OUT.zip")
+    release.add_argument("--assignment", action="append", metavar="NAME",
+                         help="release only this assignment (repeatable; default: all)")
+    release.add_argument("--gradescope", action="store_true", help="build the Gradescope autograder zip "
+                         "(the release plus solutions/ of these assignments and the course secret)")
+    release.add_argument("--public-only", action="store_true",
+                         help="with --gradescope: leave solutions/ and the secret out (public tests only)")
+    release.add_argument("--wheel", type=Path, help="the grader wheel to ship (default: built with pip wheel "
+                         "from the grader's source tree)")
     return parser
 
 

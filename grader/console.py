@@ -60,37 +60,59 @@ def _tests_table(assignment: AssignmentResult, title: str) -> Table:
     table.add_column("status", no_wrap=True)
     table.add_column("points", no_wrap=True, justify="right")
     table.add_column("message", ratio=4)
-    for t in assignment.tests:
-        table.add_row(_plain(t.name), _status(t.passed), f"{t.score:g}/{t.max_score:g}",
-                      "" if t.passed else _first_lines(t.output))
+    for name, passed, points, message in check_rows(assignment):
+        table.add_row(Text(name), _status(passed), points, Text(message))
     return table
 
 
-def print_check(result: GradingResult, quiet: bool = False) -> None:
+def check_rows(assignment: AssignmentResult) -> list[tuple[str, bool, str, str]]:
+    """The self-check table's rows (test, passed, points, message; cleaned text), for the terminal
+    and for `grader.check` in a notebook alike."""
+    return [(clean(t.name), t.passed, f"{t.score:g}/{t.max_score:g}", "" if t.passed else _first_lines(t.output).plain)
+            for t in assignment.tests]
+
+
+def footer_line(result: GradingResult) -> str:
+    return _footer(result)
+
+
+def check_summary(a: AssignmentResult) -> str:
+    """The self-check's closing line, after "Public tests only:"."""
+    hidden = f"; {a.hidden_points:g} more points are in hidden tests" if a.hidden_points else "; hidden tests are not run here"
+    return f"{sum(t.passed for t in a.tests)}/{len(a.tests)} passed, {a.score:g}/{a.max_score:g} points{hidden}."
+
+
+def print_check(result: GradingResult, quiet: bool = False, release: str | None = None) -> None:
     a = result.assignments[0]
-    if not quiet:
+    if not quiet and not a.error:
         out.print(_tests_table(a, f"{a.title}: public tests only"))
+    if not quiet:
+        if a.graded_path:
+            out.print(_plain(f"file graded: {a.graded_path}", style="dim"))
+        _print_notes(result)
     if a.error:
         out.print(Text.assemble(("Not graded:", "bold red"), " ", _plain(a.error)))
-    hidden = f"; {a.hidden_points:g} more points are in hidden tests" if a.hidden_points else "; hidden tests are not run here"
-    passed = sum(t.passed for t in a.tests)
-    out.print(f"[bold]Public tests only:[/] {passed}/{len(a.tests)} passed, "
-              f"{a.score:g}/{a.max_score:g} points{hidden}.")
+    out.print(Text.assemble(("Public tests only:", "bold"), " ", check_summary(a)))
     if not quiet:
         out.print(Text(_footer(result), style="dim"))
+    if release and not quiet:
+        out.print(_plain(release, style="dim"))
 
 
 def print_grade(result: GradingResult, paths: dict[str, Path], quiet: bool = False) -> None:
     if not quiet:
         table = Table(title=_plain(f"Grading {Path(result.submission).name}"))
-        for col in ("assignment", "score", "tests passed", "note"):
+        for col in ("assignment", "score", "tests passed", "file graded", "note"):
             table.add_column(col)
         for a in result.assignments:
             note = a.error or ("public tests only" if a.public_only else "")
             table.add_row(_plain(a.name), f"{a.score:g}/{a.max_score:g}",
-                          f"{sum(t.passed for t in a.tests)}/{len(a.tests)}", _plain(note))
+                          f"{sum(t.passed for t in a.tests)}/{len(a.tests)}", _plain(a.graded_path or "-"),
+                          _plain(note))
         out.print(table)
-        failed = [t for t in result.tests if not t.passed]
+        _print_notes(result)
+        not_graded = {a.name for a in result.assignments if a.error}   # their reason is in the table, once
+        failed = [t for t in result.tests if not t.passed and t.assignment not in not_graded]
         for t in failed[:8]:
             out.print(Text.assemble(("✗", "red"), " ", _plain(f"{t.number} {t.name}: "), _first_lines(t.output, 2)))
         if len(failed) > 8:
@@ -98,6 +120,17 @@ def print_grade(result: GradingResult, paths: dict[str, Path], quiet: bool = Fal
         out.print(Text(_footer(result), style="dim"))
     out.print(Text.assemble((f"{result.score:g}/{result.max_score:g}", "bold"), " points · reports: ",
                             _plain(paths["html"].parent)))
+
+
+def _print_notes(result: GradingResult) -> None:
+    """How each file was found (another case, a notebook, copies), an empty submission, and what was ignored."""
+    if result.status == GradingStatus.EMPTY:
+        out.print(Text("Empty submission: no file for any assignment was found.", style="bold red"))
+    for a in result.assignments:
+        for note in a.notes:
+            out.print(Text.assemble((f"{a.name}:", "bold yellow" if a.ambiguous else "bold"), " ", _plain(note)))
+    if result.ignored:
+        out.print(_plain(f"ignored (not needed for grading): {', '.join(result.ignored)}", style="dim"))
 
 
 def print_validate(rows) -> None:
@@ -110,6 +143,33 @@ def print_validate(rows) -> None:
                       f"{skeleton.score:g}/{skeleton.max_score:g}",
                       f"{reference.seconds + skeleton.seconds:.1f} s", verdict)
     out.print(table)
+
+
+def print_skeletons(rows) -> None:
+    for spec, changed in rows:
+        state = {True: "written", False: "up to date", None: "kept as written (the reference has no solution markers)"}
+        out.print(_plain(f"{spec.name}: {spec.skeleton_file} {state[changed]}"))
+
+
+def print_leaks(leaks) -> None:
+    out.print(Text(f"The leak guard refused the release ({len(leaks)} problem{'s' if len(leaks) != 1 else ''}); "
+                   "nothing was written:", style="bold red"))
+    for leak in leaks:
+        out.print(_plain(f"  {leak}", style="red"))
+
+
+def print_release(release, written: list[Path], quiet: bool = False) -> None:
+    if not quiet:
+        table = Table(title="Release")
+        for col in ("assignment", "title", "public points", "hidden points"):
+            table.add_column(col)
+        for name, info in release.manifest["assignments"].items():
+            table.add_row(_plain(name), _plain(info["title"]), f"{info['public_points']:g}", f"{info['hidden_points']:g}")
+        out.print(table)
+        out.print(_plain(f"{len(release.files)} files, checked by the leak guard; content hash "
+                         f"{release.manifest['content_hash'][:12]}, grader {release.manifest['grader_version']}"))
+    for path in written:
+        out.print(_plain(f"written: {path}"))
 
 
 # -- batch grading (grader batch) ---------------------------------------------------------------
@@ -184,14 +244,17 @@ def print_batch(report, quiet: bool = False, problem_rows: int = 15) -> None:
     counts = Counter(r.status for r in report.rows)
     out.print(Text(f"{len(report.rows)} students ({report.graded} done in this run, {report.kept} kept as up "
                    f"to date) in {report.seconds:.1f} s", style="bold"))
-    out.print(Text(f"{counts[GradingStatus.GRADED]} graded, {counts[GradingStatus.REFUSED]} refused, "
-                   f"{counts[GradingStatus.ERROR]} grader errors, {counts[GradingStatus.MISSING]} without a "
-                   "submission", style="bold"))
+    out.print(Text(f"{counts[GradingStatus.GRADED]} graded, {counts[GradingStatus.EMPTY]} empty, "
+                   f"{counts[GradingStatus.REFUSED]} refused, {counts[GradingStatus.ERROR]} grader errors, "
+                   f"{counts[GradingStatus.MISSING]} without a submission", style="bold"))
+    if report.ignored:
+        out.print(_plain(f"ignored in the submissions folder (not a folder or an archive): "
+                         f"{', '.join(report.ignored)}", style="dim"))
     out.print(_plain(f"gradebook: {report.gradebook}"))
     out.print(_plain(f"summary: {report.summary}"))
 
 
 def _batch_status(status: GradingStatus) -> Text:
-    style = {GradingStatus.GRADED: "green", GradingStatus.REFUSED: "bold red",
+    style = {GradingStatus.GRADED: "green", GradingStatus.REFUSED: "bold red", GradingStatus.EMPTY: "bold red",
              GradingStatus.ERROR: "bold red"}.get(status, "dim")
     return Text(str(status), style=style)

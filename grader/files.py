@@ -16,16 +16,16 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` (UTF-8) to `path`, creating its folder; a reader sees the old file or the
-    new one, never half of one. The file gets the permissions the umask gives a new file (not
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write `text` (UTF-8; bytes as they are) to `path`, creating its folder; a reader sees the
+    old file or the new one, never half of one. The file gets the permissions the umask gives a new file (not
     the 0600 of a temporary file): reports are for sharing. A write that fails or is interrupted
     removes its temporary file; one killed outright leaves a ``.<name>.XXXX`` file beside `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.chmod(tmp, 0o666 & ~_umask())
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:

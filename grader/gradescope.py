@@ -27,7 +27,7 @@ from pathlib import Path
 from .course import CourseError, find_course
 from .files import atomic_write
 from .intake import SubmissionError, is_archive
-from .models import TEXT_FORMAT, GradingResult
+from .models import TEXT_FORMAT, GradingResult, GradingStatus
 from .options import GradeOptions, from_environment
 from .pipeline import grade_submission
 from .reports.results_json import results_dict
@@ -44,8 +44,8 @@ def _setting(name: str) -> str:
 
 def submission_path(folder: Path) -> Path:
     """What to grade in Gradescope's submission folder: the folder itself, or, when it holds
-    no Python file but exactly one archive (a student who uploaded a .zip), that archive."""
-    if folder.is_dir() and not any(folder.rglob("*.py")):
+    no Python file or notebook but exactly one archive (a student who uploaded a .zip), that archive."""
+    if folder.is_dir() and not any(p.suffix.lower() in (".py", ".ipynb") for p in folder.rglob("*")):
         archives = [p for p in folder.iterdir() if p.is_file() and not p.is_symlink() and is_archive(p)]
         if len(archives) == 1:
             return archives[0]
@@ -68,14 +68,21 @@ def gradescope_results(submission: Path, course_root: Path, assignments: list[st
 
 
 def summary_output(result: GradingResult) -> str:
-    """The text above the tests on Gradescope: what was not graded, what waits in hidden tests,
-    and where the code ran (not yet cleaned)."""
-    notes = [f"{a.name}: not graded ({a.error})" for a in result.assignments if a.error]
+    """The text above the tests on Gradescope: an empty submission, each file graded and how it
+    was found, what was not graded (once per assignment: its tests only point here), what waits
+    in hidden tests, what was ignored, and where the code ran (not yet cleaned)."""
+    notes = ["Empty submission: no file for any assignment was found."] \
+        if result.status == GradingStatus.EMPTY else []
+    for a in result.assignments:
+        notes += ([f"{a.name}: graded {a.graded_path}"] if a.graded_path else []) + [f"{a.name}: {n}" for n in a.notes]
+    notes += [f"{a.name}: not graded ({a.error})" for a in result.assignments if a.error]
     for a in result.assignments:
         if a.public_only:
             waiting = f"; {a.hidden_points:g} more points are in hidden tests run by course staff" \
                 if a.hidden_points else ""
             notes.append(f"{a.name}: public tests only{waiting}")
+    if result.ignored:
+        notes.append(f"ignored (not needed for grading): {', '.join(result.ignored)}")
     return "\n".join([*notes, f"sandbox: {result.isolation_summary} · device: {result.device}"])
 
 

@@ -6,7 +6,8 @@ mapping between this model and the results.json format (the keys are listed in
 ``grader.reports.results_json``). The model does no I/O, no sanitising and no rendering: the
 reports clean its strings (``grader.reports.sanitize``) and write the files.
 
-``GradingStatus`` is how a student's grading ended in a batch (graded, refused, error, missing);
+``GradingStatus`` is how a student's grading ended (graded, empty, refused, error, missing: the
+last three in a batch only);
 ``TestStatus`` is a test's verdict. Both are ``str`` enums, so they compare equal to, print as
 and serialise as their values ("passed", "graded", ...).
 """
@@ -31,6 +32,7 @@ class TestStatus(_TextEnum):
 
 class GradingStatus(_TextEnum):
     GRADED = "graded"      # the grader ran the tests (assignments it could not grade carry an error)
+    EMPTY = "empty"        # no file for any assignment in the submission (every assignment "missing file")
     REFUSED = "refused"    # the intake refused the entry (unsafe archive, a link, no usable file...)
     ERROR = "error"        # the grader itself failed on this student
     MISSING = "missing"    # a roster student without a submission
@@ -91,6 +93,10 @@ class AssignmentResult:
     public_only: bool = False
     hidden_points: float | None = None  # points in hidden tests not run (student self-check)
     seconds: float = 0.0              # not in results.json
+    graded_path: str | None = None    # the submission's file graded ("hw3/Conv.py"), None when none was
+    notes: list[str] = field(default_factory=list)       # how it was found (another case, a notebook...)
+    candidates: list[str] = field(default_factory=list)  # every copy found, when there were several
+    ambiguous: bool = False           # several different copies: the instructor should look
 
     @property
     def max_score(self) -> float:
@@ -103,12 +109,17 @@ class AssignmentResult:
     def to_dict(self) -> dict:
         """This assignment's entry in results.json's "assignments" (its tests are listed apart)."""
         return {"name": self.name, "score": self.score, "max_score": self.max_score, "error": self.error,
-                "public_only": self.public_only, "hidden_points": self.hidden_points}
+                "public_only": self.public_only, "hidden_points": self.hidden_points,
+                "graded_path": self.graded_path, "notes": list(self.notes), "candidates": list(self.candidates),
+                "ambiguous": self.ambiguous}
 
     @classmethod
     def from_dict(cls, data: dict, tests: list[TestResult]) -> "AssignmentResult":
         return cls(name=data["name"], title=data["name"], tests=tests, error=data.get("error"),
-                   public_only=bool(data.get("public_only", False)), hidden_points=data.get("hidden_points"))
+                   public_only=bool(data.get("public_only", False)), hidden_points=data.get("hidden_points"),
+                   graded_path=data.get("graded_path"), notes=[str(n) for n in data.get("notes") or []],
+                   candidates=[str(c) for c in data.get("candidates") or []],
+                   ambiguous=bool(data.get("ambiguous", False)))
 
 
 @dataclass
@@ -120,6 +131,12 @@ class GradingResult:
     version: str
     seconds: float = 0.0
     isolation: dict = field(default_factory=dict)  # the sandbox's Isolation.as_dict(): what was in force
+    status: GradingStatus = GradingStatus.GRADED   # graded, or empty (no file for any assignment)
+    ignored: list[str] = field(default_factory=list)  # what the intake left out (venv/, data files), summarised
+
+    @property
+    def ambiguous(self) -> bool:
+        return any(a.ambiguous for a in self.assignments)
 
     @property
     def isolation_summary(self) -> str:
@@ -149,6 +166,8 @@ class GradingResult:
             "test_name_format": TEXT_FORMAT,
             "tests": [t.to_dict() for t in self.tests],
             "assignments": [a.to_dict() for a in self.assignments],
+            "status": str(self.status),
+            "ignored": list(self.ignored),
             "grader": {"version": self.version, "sandbox": self.sandbox, "device": self.device,
                        "isolation": dict(self.isolation)},
         }
@@ -165,4 +184,6 @@ class GradingResult:
         grader = data["grader"]
         return cls(submission=submission, assignments=assignments, sandbox=grader["sandbox"],
                    device=grader["device"], version=grader["version"], seconds=float(data["execution_time"]),
-                   isolation=dict(grader.get("isolation") or {}))
+                   isolation=dict(grader.get("isolation") or {}),
+                   status=GradingStatus(data.get("status", GradingStatus.GRADED)),
+                   ignored=[str(i) for i in data.get("ignored") or []])

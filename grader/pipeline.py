@@ -17,7 +17,7 @@ from . import __version__
 from .course import AssignmentSpec, Course
 from .device import resolve_device
 from .intake import Intake, open_submission
-from .models import AssignmentResult, GradingResult
+from .models import AssignmentResult, GradingResult, GradingStatus
 from .options import GradeOptions
 from .sandbox import Limits, SandboxConfig, SandboxedModule, StudentError, resolve_sandbox
 from .sandbox.launcher import protect_folders
@@ -66,9 +66,11 @@ def grade_submission(submission: Path, course: Course, assignments: list[str] | 
         with open_submission(submission, session.folder / "intake") as intake:
             results = [_grade_assignment(spec, intake, grading, session) for spec in specs]
     isolation = grading.config.isolation
+    empty = bool(results) and all(a.graded_path is None for a in results)  # no file for any assignment
     return GradingResult(submission=str(submission), assignments=results, sandbox=isolation.mode,
                          device=grading.device_label, version=__version__,
-                         seconds=time.perf_counter() - started, isolation=isolation.as_dict())
+                         seconds=time.perf_counter() - started, isolation=isolation.as_dict(),
+                         status=GradingStatus.EMPTY if empty else GradingStatus.GRADED, ignored=intake.ignored)
 
 
 def _budget(student: SandboxedModule, spec: AssignmentSpec, grading: Grading) -> None:
@@ -87,20 +89,19 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
     count_only = spec.hidden_tests if public_only and spec.hidden_tests.is_dir() else None
     plugin = GradingPlugin(spec, options.seed, None if public_only else spec.hidden_tests, grading.secret,
                            count_only=count_only)
-    # trusted material first: the reference is copied and imported before any student code runs
-    if not public_only:
-        ref_files = session.folder / f"reference-{spec.name}"
-        ref_files.mkdir()
-        shutil.copy(spec.solution_file, ref_files / spec.filename)
-        plugin.reference_child = SandboxedModule(ref_files, spec.module, grading.config, session)
-        plugin.reference_module()
-    folder = intake.locate(spec.filename)
-    if folder is None:
-        plugin.unavailable = f"missing file: {spec.filename} is not in the submission"
+    located = intake.locate(spec.filename, spec.skeleton_file.read_bytes() if spec.skeleton_file.is_file() else None)
+    plugin.unavailable = located.error   # missing, empty or unreadable: said once, every test fails
     try:
-        if folder is not None:
+        if located.error is None:
+            # trusted material first: the reference is copied and imported before any student code runs
+            if not public_only:
+                ref_files = session.folder / f"reference-{spec.name}"
+                ref_files.mkdir()
+                shutil.copy(spec.solution_file, ref_files / spec.filename)
+                plugin.reference_child = SandboxedModule(ref_files, spec.module, grading.config, session)
+                plugin.reference_module()
             files = session.folder / f"student-{spec.name}"
-            intake.copy_folder(folder, files)
+            intake.prepare(located, files)
             imports = spec.imports + (("cupy",) if grading.config.device == "gpu" else ())
             plugin.student_module = SandboxedModule(files, spec.module, grading.config, session, imports)
             _budget(plugin.student_module, spec, grading)
@@ -127,7 +128,8 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
         hidden_points = plugin.hidden_points if count_only is not None else spec.hidden_points
     return AssignmentResult(name=spec.name, title=spec.title, tests=plugin.results, error=error,
                             public_only=public_only, hidden_points=hidden_points,
-                            seconds=time.perf_counter() - started)
+                            seconds=time.perf_counter() - started, graded_path=located.path,
+                            notes=located.notes, candidates=located.candidates, ambiguous=located.ambiguous)
 
 
 def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, with_hidden: bool, keyword: str | None = None) -> str:

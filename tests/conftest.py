@@ -163,3 +163,10 @@ def leaves_nothing():
 
 
 needs_bwrap = pytest.mark.skipif(not bwrap.works("cpu"), reason="bubblewrap is not usable here")
+
+
+@pytest.fixture(scope="session")
+def grader_wheel(tmp_path_factory) -> Path:
+    """The grader's wheel, built once per session with pip (what `grader release` ships)."""
+    from grader.release import build_wheel
+    return build_wheel(tmp_path_factory.mktemp("wheel"))

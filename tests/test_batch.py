@@ -134,7 +134,7 @@ def test_display_names_escape_control_characters():
     assert display_name("Zoë") == "Zoë"
 
 
-def test_discovery_refuses_links_special_files_and_duplicates(tmp_path):
+def test_discovery_refuses_links_special_files_and_duplicates_and_ignores_stray_files(tmp_path):
     subs = tmp_path / "subs"
     write_folder(subs / "alice", "x = 1\n")
     write_folder(subs / "bob", "x = 1\n")
@@ -144,16 +144,18 @@ def test_discovery_refuses_links_special_files_and_duplicates(tmp_path):
     os.symlink("/etc", subs / "linked")
     os.mkfifo(subs / "pipe.zip")
     (subs / "notes.txt").write_text("hello")
+    (subs / "bob.txt").write_text("bob's notes: a stray file, not a second entry for bob")
     (subs / ".DS_Store").write_text("junk")
     out = subs / "reports"   # an output folder inside the submissions folder is not a student
     out.mkdir()
-    entries = {e.student: e for e in discover(subs, out)}
-    assert set(entries) == {"alice", "bob", ".hidden", "new\nline", "linked", "pipe", "notes.txt"}
+    ignored = []
+    entries = {e.student: e for e in discover(subs, out, ignored)}
+    assert set(entries) == {"alice", "bob", ".hidden", "new\nline", "linked", "pipe"}
+    assert ignored == ["bob.txt", "notes.txt"]
     assert entries["alice"].refusal is None and entries["alice"].folder == "alice"
     assert "2 entries" in entries["bob"].refusal
     assert "symbolic link" in entries["linked"].refusal
     assert "not a regular file" in entries["pipe"].refusal
-    assert "not a folder or a .zip" in entries["notes.txt"].refusal
     assert entries[".hidden"].refusal is None and not entries[".hidden"].folder.startswith(".")
     assert "\n" not in entries["new\nline"].folder
     assert entry_fingerprint(subs / "linked") != entry_fingerprint(subs / "alice")  # no hang on the fifo either
@@ -278,7 +280,7 @@ def test_adversarial_entries_become_rows_while_the_rest_grade(tmp_path, toy_cour
     write_zip(subs / "zipslip.zip", {"toy.py": src["full"].encode(), f"../../{escaped}": b"owned = True\n"})
     write_tar(subs / "passwd.tar.gz", {"toy.py": src["full"].encode()}, symlinks={"notes.txt": "/etc/passwd"})
     os.symlink(write_folder(outside / "victim", src["full"]), subs / "linked")
-    write_zip(subs / "bomb.zip", {"toy.py": src["full"].encode(), "data.bin": bytes(MAX_TOTAL_BYTES + (1 << 20))})
+    write_zip(subs / "bomb.zip", {"toy.py": src["full"].encode(), "data.py": bytes(MAX_TOTAL_BYTES + (1 << 20))})
     write_folder(subs / "exits", src["exits"])
     write_folder(subs / "hangs", src["hangs"])
     write_folder(subs / "new\nline", src["full"])
@@ -306,7 +308,7 @@ def test_adversarial_entries_become_rows_while_the_rest_grade(tmp_path, toy_cour
     assert status["passwd"][0] == "refused" and "link" in reasons["passwd"]
     assert status["linked"][0] == "refused" and "symbolic link" in reasons["linked"]
     assert status["bomb"][0] == "refused" and "MiB uncompressed" in reasons["bomb"]
-    assert status["notes.txt"][0] == "refused"
+    assert "notes.txt" not in status, "a stray file is listed as ignored, not a student"
     assert status["exits"] == ("graded", "0") and "toy:" in reasons["exits"]
     assert status["hangs"] == ("graded", "0")
     hang_results = json.loads((out / "hangs" / "results.json").read_text())
@@ -324,6 +326,7 @@ def test_adversarial_entries_become_rows_while_the_rest_grade(tmp_path, toy_cour
     summary = (out / "summary.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in summary and "<img src=x" not in summary
     assert "MiB uncompressed" in summary and "<svg" in summary
+    assert "notes.txt" in summary.split('id="ignored"')[1].split("</p>")[0]
 
     # rerun: nothing changed, nothing regraded; then one archive changes: only that student
     first = states(out)
@@ -486,16 +489,17 @@ def test_gradescope_takes_an_uploaded_archive_and_refuses_an_unsafe_one(tmp_path
     assert done.returncode == 0 and data["score"] == 0 and "unsafe archive" in data["output"]
 
 
-def test_gradescope_zip_has_executable_scripts_at_its_root(tmp_path):
-    done = subprocess.run([sys.executable, str(REPO / "gradescope" / "make_autograder.py"), "pool",
-                           "--out", str(tmp_path / "ag.zip")], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+def test_gradescope_zip_has_executable_scripts_at_its_root(tmp_path, grader_wheel):
+    assert main(["release", "--gradescope", "--assignment", "pool", "--course", str(REPO),
+                 "--out", str(tmp_path / "ag.zip"), "--wheel", str(grader_wheel), "--quiet"]) == 0
     with zipfile.ZipFile(tmp_path / "ag.zip") as archive:
         names = set(archive.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
         runner = archive.read("run_autograder").decode()
-    assert {"setup.sh", "run_autograder", "pyproject.toml", "grader/gradescope.py",
+        with zipfile.ZipFile(io.BytesIO(archive.read(f"dist/{grader_wheel.name}"))) as wheel:
+            assert "grader/gradescope.py" in wheel.namelist()
+    assert {"setup.sh", "run_autograder", f"dist/{grader_wheel.name}", "templates/report.html.j2",
             "solutions/pool/pool.py", "assignments/pool/pool.py"} <= names
-    assert not any(n.startswith(("solutions/conv", "tests/")) for n in names)
+    assert not any(n.startswith(("solutions/conv", "assignments/conv", "tests/")) for n in names)
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert 'GRADER_ASSIGNMENTS="${GRADER_ASSIGNMENTS-pool}"' in runner

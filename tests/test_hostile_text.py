@@ -228,15 +228,19 @@ def test_console_prints_hostile_messages_as_text(graded, hostile_course, hostile
 
 # -- the report formats, on the hostile grading and on a hand-made result ---------------------
 
-def hostile_result(output: str = MARKUP, error: str | None = MARKUP) -> models.GradingResult:
+def hostile_result(output: str = MARKUP, error: str | None = None) -> models.GradingResult:
+    """A result whose every student-controlled string is hostile (an assignment with an `error`
+    shows that once and lists no test: pass None to see the tests' outputs rendered)."""
     tests = [models.TestResult(name="a public test", number="hostile.1", assignment="hostile", max_score=1,
                         passed=False, visibility="visible", output=output,
                         attachments=[models.Attachment("text", "printed", output)]),
              models.TestResult(name="a hidden test", number="hostile.2", assignment="hostile", max_score=1,
                         passed=False, visibility="after_due_date", output="```` " + output + "\n`````````")]
-    assignment = models.AssignmentResult(name="hostile", title="Hostile", tests=tests, error=error)
+    assignment = models.AssignmentResult(name="hostile", title="Hostile", tests=tests, error=error,
+                                         graded_path="hw3/" + MARKUP, notes=[MARKUP, "ambiguous: " + MARKUP],
+                                         candidates=[MARKUP, "conv.py"], ambiguous=True)
     return models.GradingResult(submission=f"/subs/eve[/]<b>\x1b[31m\n# Score: 100", assignments=[assignment],
-                         sandbox="bubblewrap", device="cpu", version="test")
+                         sandbox="bubblewrap", device="cpu", version="test", ignored=[MARKUP + " (3 bytes)"])
 
 
 @pytest.fixture(params=["end to end", "hand-made"])
@@ -284,6 +288,8 @@ def test_no_control_characters_in_any_report(reports):
     data = json.loads((reports / "results.json").read_text())
     strings = [data["output"]] if "output" in data else []
     strings += [t["output"] for t in data["tests"]] + [a["error"] or "" for a in data["assignments"]]
+    strings += [a["graded_path"] or "" for a in data["assignments"]] + data["ignored"]
+    strings += [n for a in data["assignments"] for n in a["notes"] + a["candidates"]]
     assert any("\\x1b" in s for s in strings)  # escaped visibly, not dropped silently
     assert not any(ACTIVE.search(s) for s in strings)
 
@@ -301,7 +307,9 @@ def test_gradescope_failure_results_are_text_too():
 
 
 def test_reports_write_lone_surrogates_and_huge_text(tmp_path):
-    result = hostile_result(output="\ud800" + "w" * (10 * MiB), error="e" * MiB)
+    result = hostile_result(output="\ud800" + "w" * (10 * MiB))
+    result.assignments.append(models.AssignmentResult(name="broken", title="Broken", tests=[], error="e" * MiB,
+                                                      notes=["n" * MiB], graded_path="p" * MiB))
     paths = write_reports(result, tmp_path)
     for path in paths.values():
         assert path.stat().st_size < MiB

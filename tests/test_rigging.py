@@ -241,12 +241,12 @@ def test_secret_is_nowhere_in_the_bubblewrap_sandbox(echo, monkeypatch, source):
     assert all(t.passed for t in tests.values()), [t.output[-200:] for t in tests.values()]
 
 
-def test_gradescope_zip_carries_the_course_secret_only_with_solutions(tmp_path):
+def test_gradescope_zip_carries_the_course_secret_only_with_solutions(tmp_path, grader_wheel):
     env = {**os.environ, ENV_VAR: OTHER_SECRET, "PYTHONPATH": str(REPO)}
-    script = str(REPO / "gradescope" / "make_autograder.py")
     for flag, name in (([], "full.zip"), (["--public-only"], "public.zip")):
-        done = subprocess.run([sys.executable, script, "pool", "--out", str(tmp_path / name), *flag],
-                              capture_output=True, text=True, env=env, timeout=60)
+        done = subprocess.run([sys.executable, "-m", "grader", "release", "--gradescope", "--assignment", "pool",
+                               "--course", str(REPO), "--out", str(tmp_path / name), "--wheel", str(grader_wheel),
+                               *flag], capture_output=True, text=True, env=env, timeout=120)
         assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(tmp_path / "full.zip") as archive:
         assert archive.read(f"solutions/{FILENAME}").decode().strip() == OTHER_SECRET

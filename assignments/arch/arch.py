@@ -8,7 +8,6 @@ Only numpy (and optionally cupy) may be imported here. Functions must be pure:
 no caches, no globals, no state kept between calls.
 """
 import numpy as np
-
 LAYER_KINDS = ("conv", "pool", "fc", "relu", "softmax")
 
 
@@ -95,6 +94,5 @@ def fc_to_conv(w_fc, b_fc, in_shape):
     Raises ValueError when in_shape is not three integers >= 1, w_fc is not
     (C*H*W, D), or b_fc is not (D,).
     """
-    # TODO: check the shapes, then rearrange the weights (no loops needed; use
-    # xp = array_module(w_fc) for any array you create).
+    # TODO: check the shapes, then rearrange the weights (no loops; xp = array_module(w_fc)).
     raise NotImplementedError("fc_to_conv")

@@ -54,6 +54,7 @@ class BatchReport:
     workers: int
     gradebook: Path
     summary: Path
+    ignored: list[str] = field(default_factory=list)   # files of SUBMISSIONS_DIR that are no student
 
 
 class Progress:
@@ -86,7 +87,8 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
     if settings.scheduler and settings.executor != "dask":
         raise BatchInputError("--scheduler needs --executor dask")
     roster = read_roster(settings.roster) if settings.roster is not None else None
-    entries = apply_roster(discover(settings.submissions, settings.out), roster)
+    ignored: list[str] = []   # files in the submissions folder that are no student (readme.txt)
+    entries = apply_roster(discover(settings.submissions, settings.out, ignored), roster)
     make_folders_unique(entries, reserved_names(settings.submissions, settings.out))
     options = settings.options.with_outputs(settings.submissions, settings.out)
     # the course secret keys the hidden tests' inputs: a new secret regrades everyone (and a
@@ -142,12 +144,12 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
         stats = assignment_stats(rows, titles, maxima)
         gradebook = write_gradebook(settings.out / "gradebook.csv", rows, names, maxima,
                                     roster.columns if roster else ())
-        summary = class_summary(rows, stats, title=_batch_title(settings, course))
+        summary = class_summary(rows, stats, title=_batch_title(settings, course), ignored=ignored)
         summary_path = write_summary(settings.out / "summary.html", summary, course.templates)
     return BatchReport(rows=rows, assignments=names, maxima=maxima, stats=stats,
                        graded=sum(r.fresh for r in rows), kept=kept_count,
                        seconds=time.perf_counter() - started, executor=executor.name, workers=workers,
-                       gradebook=gradebook, summary=summary_path)
+                       gradebook=gradebook, summary=summary_path, ignored=ignored)
 
 
 def reserved_names(submissions: Path, out: Path) -> set[str]:

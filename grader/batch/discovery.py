@@ -87,13 +87,21 @@ def _refusal(path: Path) -> str | None:
         return None
     if not stat.S_ISREG(info.st_mode):
         return "refused: the entry is not a regular file or folder"
-    if not path.name.lower().endswith(ARCHIVE_SUFFIXES):
-        return "refused: not a folder or a .zip / .tar.gz archive"
     return None
 
 
-def discover(submissions: Path, out: Path) -> list[Entry]:
-    """One ``Entry`` per student found in `submissions`, sorted by id (the output folder skipped)."""
+def _is_stray_file(path: Path) -> bool:
+    """A regular file that is not an archive (``readme.txt``): not a student, listed as ignored."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode) and not path.name.lower().endswith(ARCHIVE_SUFFIXES)
+    except OSError:
+        return False
+
+
+def discover(submissions: Path, out: Path, ignored: list[str] | None = None) -> list[Entry]:
+    """One ``Entry`` per student found in `submissions`, sorted by id (the output folder skipped).
+    Only folders and archives are students: other regular files are left out, their names
+    appended to `ignored` (escaped for display)."""
     if not submissions.is_dir():
         raise BatchInputError(f"no such folder: {submissions}")
     out_resolved = out.resolve()
@@ -107,6 +115,10 @@ def discover(submissions: Path, out: Path) -> list[Entry]:
     for name in names:
         path = submissions / name
         if name in JUNK_ENTRIES or (not path.is_symlink() and path.resolve() == out_resolved):
+            continue
+        if _is_stray_file(path):
+            if ignored is not None:
+                ignored.append(display_name(name))
             continue
         by_id.setdefault(student_id(name), []).append(path)
     entries = []

@@ -1,9 +1,11 @@
 """gradebook.csv: one row per student, ready for a spreadsheet or an LMS import.
 
 Columns: ``student``, the roster's extra columns (name, email, ...), ``folder`` (where the
-reports are), ``status``, one column per assignment (points), ``total``, ``max_total``,
-``reason``. Scores are 0 for a refused submission and for a student who submitted nothing,
-and empty for a grader error (so a failure of ours is never imported as a zero).
+reports are), ``status`` (graded, empty, refused, error, missing), one column per assignment
+(points), ``total``, ``max_total``, ``flags`` (``ambiguous`` when a file was graded from one of
+several different copies, which ``reason`` names), ``reason``. Scores are 0 for a refused or
+empty submission and for a student who submitted nothing, and empty for a grader error (so a
+failure of ours is never imported as a zero).
 
 Cells that hold text from students (ids, reasons quoting file names) are written so that a
 spreadsheet cannot read them as formulas (a leading ``= + - @`` gets a ``'`` in front).
@@ -35,9 +37,9 @@ def number_cell(value: float | None) -> str:
 def gradebook_text(rows: list[StudentRow], assignments: list[str], maxima: dict[str, float],
                    roster_columns: tuple[str, ...] = ()) -> str:
     extra = [c for c in roster_columns if c != "student"]
-    ours = {"student", "folder", "status", "total", "max_total", "reason", *assignments}
+    ours = {"student", "folder", "status", "total", "max_total", "reason", "flags", *assignments}
     header = ["student", *(f"roster {c}" if c in ours else c for c in extra), "folder", "status", *assignments,
-              "total", "max_total", "reason"]
+              "total", "max_total", "flags", "reason"]
     max_total = sum(maxima.get(a, 0.0) for a in assignments)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -46,7 +48,8 @@ def gradebook_text(rows: list[StudentRow], assignments: list[str], maxima: dict[
         cells = [row.entry.display, *(row.entry.roster.get(c, "") for c in extra), row.entry.folder, row.status]
         cells = [safe_cell(c) for c in cells]
         cells += [number_cell(row.score(a)) for a in assignments]
-        cells += [number_cell(row.total(assignments)), number_cell(max_total), safe_cell(row.reason)]
+        cells += [number_cell(row.total(assignments)), number_cell(max_total), "ambiguous" if row.ambiguous else "",
+                  safe_cell(row.reason)]
         writer.writerow(cells)
     return buffer.getvalue()
 

@@ -25,7 +25,7 @@ STATE_VERSION = 2  # 2: the result inside the record (1 kept per-assignment scor
 class StudentRecord:
     student: str                       # the student's id
     folder: str                        # their folder under DIR
-    status: GradingStatus              # graded, refused or error
+    status: GradingStatus              # graded, empty, refused or error
     result: GradingResult              # what their results.json holds (strings cleaned)
     reason: str = ""                   # one line; "" when graded without trouble
     entry: str = ""                    # the entry's name in SUBMISSIONS_DIR
@@ -89,9 +89,15 @@ class StudentRow:
         return "; ".join(part for part in (self.record.reason, self.entry.note) if part)
 
     @property
+    def ambiguous(self) -> bool:
+        """Graded from one of several different copies of a file (the instructor should look)."""
+        return self.record is not None and self.record.result.ambiguous
+
+    @property
     def needs_a_look(self) -> bool:
-        """Refused, a grader error, or graded with an assignment that could not be graded."""
-        return self.status in (GradingStatus.REFUSED, GradingStatus.ERROR) or (
+        """Refused, empty, a grader error, or graded with an assignment that could not be graded
+        or whose file was ambiguous."""
+        return self.status in (GradingStatus.REFUSED, GradingStatus.ERROR, GradingStatus.EMPTY) or (
             self.status == GradingStatus.GRADED and bool(self.reason))
 
     def score(self, assignment: str) -> float | None:

@@ -39,6 +39,7 @@ class ClassSummary:
     environments: list[tuple[str, str, int]]       # (sandbox, device, number of students)
     assignment_names: list[str] = field(default_factory=list)
     max_total: float = 0.0
+    ignored: list[str] = field(default_factory=list)  # files of the submissions folder that are no student
 
 
 def histogram_svg(stats: AssignmentStats, bins: int = HISTOGRAM_BINS) -> str:
@@ -51,8 +52,10 @@ def histogram_svg(stats: AssignmentStats, bins: int = HISTOGRAM_BINS) -> str:
                      ticks={k: f"{100 * k // bins}%" for k in range(0, bins + 1, 2)})
 
 
-def class_summary(rows: list[StudentRow], stats: list[AssignmentStats], title: str) -> ClassSummary:
-    """Summarise the batch: `rows` every student, `stats` the assignments' (``stats.assignment_stats``)."""
+def class_summary(rows: list[StudentRow], stats: list[AssignmentStats], title: str,
+                  ignored: list[str] = ()) -> ClassSummary:
+    """Summarise the batch: `rows` every student, `stats` the assignments' (``stats.assignment_stats``),
+    `ignored` the entries of the submissions folder that are not students."""
     names = [a.name for a in stats]
     environments = Counter((r.result.isolation_summary, r.result.device) for r in graded(rows))
     counts = Counter(r.status for r in rows)
@@ -60,7 +63,8 @@ def class_summary(rows: list[StudentRow], stats: list[AssignmentStats], title: s
         title=title,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__,
-        counts={str(s): counts.get(s, 0) for s in GradingStatus} | {"total": len(rows)},
+        counts={str(s): counts.get(s, 0) for s in GradingStatus} | {"total": len(rows),
+                                                                   "ambiguous": sum(r.ambiguous for r in rows)},
         assignments=stats,
         histograms={a.name: histogram_svg(a) for a in stats},
         tests=pass_rates(rows, names),
@@ -70,6 +74,7 @@ def class_summary(rows: list[StudentRow], stats: list[AssignmentStats], title: s
         environments=[(s, d, n) for (s, d), n in environments.most_common()],
         assignment_names=names,
         max_total=sum(a.max_score for a in stats),
+        ignored=list(ignored),
     )
 
 

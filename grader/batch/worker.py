@@ -56,7 +56,7 @@ class Outcome:
     """What a worker sends back for one student (the store turns it into their record)."""
     student: str
     folder: str
-    status: GradingStatus              # graded, refused or error (never missing)
+    status: GradingStatus              # graded, empty, refused or error (never missing)
     reason: str = ""                   # one line; "" when graded without trouble
     result: GradingResult | None = None
     seconds: float = 0.0
@@ -69,8 +69,12 @@ def one_line(text: str, limit: int = 300) -> str:
 
 
 def assignment_errors(result: GradingResult) -> str:
-    """The assignments that could not be graded, with their one-line reasons."""
-    return "; ".join(f"{a.name}: {a.error}" for a in result.assignments if a.error)
+    """The assignments that could not be graded, with their one-line reasons, and those whose
+    file was ambiguous (every copy named, and the one graded)."""
+    parts = [f"{a.name}: {a.error}" for a in result.assignments if a.error]
+    parts += [f"{a.name}: ambiguous, graded {a.graded_path} of {', '.join(a.candidates)}"
+              for a in result.assignments if a.ambiguous]
+    return "; ".join(parts)
 
 
 def grade_job(job: Job) -> Outcome:
@@ -80,8 +84,10 @@ def grade_job(job: Job) -> Outcome:
         try:
             course = load_course(Path(job.course_root))
             result = grade_submission(Path(job.entry), course, list(job.assignments), job.options)
-            outcome = Outcome(job.student, job.folder, GradingStatus.GRADED, one_line(assignment_errors(result)),
-                              result)
+            status = GradingStatus.EMPTY if result.status == GradingStatus.EMPTY else GradingStatus.GRADED
+            reason = "empty submission: no file for any assignment" if status == GradingStatus.EMPTY \
+                else assignment_errors(result)
+            outcome = Outcome(job.student, job.folder, status, one_line(reason), result)
         except SubmissionError as exc:
             outcome = Outcome(job.student, job.folder, GradingStatus.REFUSED, one_line(f"refused: {exc}"))
         except Exception as exc:  # noqa: BLE001  (the grader failing on one student must not stop the batch)

@@ -11,11 +11,12 @@ from .common import CommandError
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from . import check, grade, listing, validate
+    from . import check, grade, listing, release, skeleton, validate
     if args.command == "batch":
         from . import batch  # noqa: PLC0415  (pulls in the batch machinery only when asked)
         return batch.run(args)
-    verbs = {"list": listing.run, "check": check.run, "grade": grade.run, "validate": validate.run}
+    verbs = {"list": listing.run, "check": check.run, "grade": grade.run, "validate": validate.run,
+             "release": release.run, "skeleton": skeleton.run}
     try:
         return verbs[args.command](args)
     except (CourseError, SubmissionError, DeviceError, SandboxUnavailable) as exc:

@@ -11,9 +11,15 @@ passed through ``sanitize.clean``. The keys:
   "failed"), ``visibility`` (Gradescope's: "visible", "after_due_date", "after_published",
   "hidden"), ``output`` (the check's message; for public tests also what the student printed),
   ``output_format`` and ``name_format`` ("text"), ``tags``, and ``assignment`` (its name);
+- top level too: ``status`` ("graded", or "empty" when the submission holds no file for any
+  assignment) and ``ignored`` (what the intake left out, one summarised line each: "venv/ (600
+  files)");
 - each assignment: ``name``, ``score``, ``max_score``, ``error`` (one line when it could not be
-  graded at all, its score then 0, else null), ``public_only`` and ``hidden_points`` (the
-  points waiting in hidden tests that were not run, or null);
+  graded at all, its score then 0, else null; its tests then carry one short shared message),
+  ``public_only`` and ``hidden_points`` (the points waiting in hidden tests that were not run,
+  or null), ``graded_path`` (the submission's file graded, or null), ``notes`` (how it was
+  found: another case, a notebook, copies), ``candidates`` (every copy found, when several)
+  and ``ambiguous`` (several different copies);
 - ``grader``: ``version``, ``sandbox`` (the mode: "bubblewrap" or "basic"), ``device``, and
   ``isolation`` (what was in force: mode, uid, seccomp, resource fences, and a one-line
   ``summary``).

@@ -71,7 +71,7 @@ class GradingPlugin:
         self._secret = secret   # the course secret (grader/secret.py): keys hidden tests' inputs
         self._count_only = count_only  # hidden tests collected only to count their points
         self.student_module: SandboxedModule | None = None
-        self.unavailable: str | None = None   # why there is no student module (one line)
+        self.unavailable: str | None = None   # why there is no student module (one line, the assignment's error)
         self.reference_child: SandboxedModule | None = None
         self.results: list[TestResult] = []
         self.collection_errors: list[str] = []
@@ -103,8 +103,9 @@ class GradingPlugin:
     @pytest.fixture
     def student(self, request: pytest.FixtureRequest) -> SandboxedModule:
         """Proxy for the student's module (calls cross into the sandboxed child)."""
-        if self.student_module is None:
-            raise StudentUnavailable(self.unavailable or "the student's module is not available")
+        if self.student_module is None:  # the reason is the assignment's error, said once; each test says this
+            raise StudentUnavailable(f"not run: {self.spec.filename} could not be graded (the reason is given "
+                                     "once, for the whole assignment)")
         marker = request.node.get_closest_marker("call_timeout")
         self.student_module.call_timeout = float(marker.args[0]) if marker else DEFAULT_CALL_TIMEOUT
         return self.student_module

@@ -1,11 +1,13 @@
-"""Architecture arithmetic: parameter counts, layer tables, FC layers as convolutions
-(reference solution).
+"""Architecture arithmetic: parameter counts, layer tables, FC layers as convolutions.
 
 Volumes in layer tables are written (H, W, C) as in the lecture ("224 x 224 x 3");
-arrays are NCHW as everywhere else in the course.
+arrays are NCHW as everywhere else in the course. See README.md for the exact
+conventions.
+
+Only numpy (and optionally cupy) may be imported here. Functions must be pure:
+no caches, no globals, no state kept between calls.
 """
 import numpy as np
-
 LAYER_KINDS = ("conv", "pool", "fc", "relu", "softmax")
 
 
@@ -18,11 +20,13 @@ def array_module(x):
     return cupy.get_array_module(x)
 
 
+# BEGIN SOLUTION
 def _check_positive(**values):
     """Raise ValueError unless every value is an integer >= 1."""
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+# END SOLUTION
 
 
 def fc_param_count(n_in, n_out):
@@ -31,8 +35,10 @@ def fc_param_count(n_in, n_out):
     Each of the n_out units has one weight per input and one bias.
     Raises ValueError unless n_in, n_out are integers >= 1.
     """
+    # BEGIN SOLUTION: return the count as an int.
     _check_positive(n_in=n_in, n_out=n_out)
     return int(n_out) * (int(n_in) + 1)
+    # END SOLUTION
 
 
 def locally_connected_param_count(h_out, w_out, c, f, d=1):
@@ -42,8 +48,10 @@ def locally_connected_param_count(h_out, w_out, c, f, d=1):
     and its own bias (no sharing across positions).
     Raises ValueError unless all arguments are integers >= 1.
     """
+    # BEGIN SOLUTION: return the count as an int.
     _check_positive(h_out=h_out, w_out=w_out, c=c, f=f, d=d)
     return int(h_out) * int(w_out) * int(d) * (int(f) * int(f) * int(c) + 1)
+    # END SOLUTION
 
 
 def conv_param_count(c, d, f):
@@ -52,10 +60,13 @@ def conv_param_count(c, d, f):
     Weights are shared across positions, so the count does not depend on the input size.
     Raises ValueError unless c, d, f are integers >= 1.
     """
+    # BEGIN SOLUTION: return the count as an int.
     _check_positive(c=c, d=d, f=f)
     return int(d) * (int(f) * int(f) * int(c) + 1)
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _spatial_output(size, f, stride, pad, what):
     """(size - F + 2P)/S + 1, or ValueError when the windows do not tile the input."""
     span = size - f + 2 * pad
@@ -68,6 +79,7 @@ def _spatial_output(size, f, stride, pad, what):
 def _check_entries(layer, names):
     if len(layer) != len(names) + 1:
         raise ValueError(f"layer {layer!r}: expected ({layer[0]!r}, {', '.join(names)})")
+# END SOLUTION
 
 
 def layer_table(spec, input_shape):
@@ -85,12 +97,13 @@ def layer_table(spec, input_shape):
     Returns a list with one tuple (output_shape, n_params, n_activations) per layer:
     output_shape is (H', W', C') with H' = (H - F + 2P)/S + 1; n_params counts weights
     and biases (F^2 C D + D for conv, n_out (H W C + 1) for fc); n_activations is
-    H' * W' * C'.
+    H' * W' * C'. All numbers are ints.
 
     Raises ValueError for an unknown layer kind, a layer with the wrong number of
     entries or entries < 1 (P < 0), an input_shape that is not three integers >= 1,
     and geometry that does not fit.
     """
+    # BEGIN SOLUTION: walk through the layers, tracking the current volume (H, W, C).
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (H, W, C), got {input_shape!r}")
     height, width, channels = input_shape
@@ -127,6 +140,7 @@ def layer_table(spec, input_shape):
         shape = (int(height), int(width), int(channels))
         table.append((shape, int(n_params), shape[0] * shape[1] * shape[2]))
     return table
+    # END SOLUTION
 
 
 def fc_to_conv(w_fc, b_fc, in_shape):
@@ -147,6 +161,7 @@ def fc_to_conv(w_fc, b_fc, in_shape):
     Raises ValueError when in_shape is not three integers >= 1, w_fc is not
     (C*H*W, D), or b_fc is not (D,).
     """
+    # BEGIN SOLUTION: check the shapes, then rearrange the weights (no loops; xp = array_module(w_fc)).
     if len(in_shape) != 3:
         raise ValueError(f"in_shape must be (C, H, W), got {in_shape!r}")
     channels, height, width = in_shape
@@ -160,3 +175,4 @@ def fc_to_conv(w_fc, b_fc, in_shape):
     xp = array_module(w_fc)
     w_conv = xp.ascontiguousarray(w_fc.T).reshape(n_out, channels, height, width)
     return w_conv, b_fc.copy()
+    # END SOLUTION

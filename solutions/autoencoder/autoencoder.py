@@ -1,18 +1,25 @@
-"""Dense autoencoders: tied weights, denoising, greedy stacking, fine-tuning (reference).
+"""Dense autoencoders: tied weights, denoising, greedy stacking, fine-tuning.
 
-Notation (lecture, autoencoders): an input row x in R^D is encoded as
-h = sigma(x W + b) with W of shape (D, K) and decoded as x_hat = g(h W' + c) with
-W' = W^T for tied weights (W' is a separate matrix "W_dec" otherwise). The decoder g
-is the identity ("linear") or the logistic sigmoid ("sigmoid"). The loss is the
-squared reconstruction error averaged over the N samples of a batch:
+An input row x in R^D is encoded as h = f(x W + b) with W of shape (D, K) and decoded
+as x_hat = g(h W' + c). With tied weights W' = W^T; untied, W' is its own matrix
+params["W_dec"] of shape (K, D). The code nonlinearity f and the decoder g are each
+"sigmoid" (the logistic function sigma) or "linear" (the identity). The loss is the
+squared reconstruction error averaged over the N rows of a batch:
 
     L = 1/(2N) * sum_n ||x_hat_n - x_target_n||^2
 
-Parameters are plain dicts of arrays so they can cross a process boundary.
+Parameters are plain dicts of arrays ("W", "b", "c" and, untied, "W_dec"), so that
+they can be passed between processes. See README.md for the full statement.
+
+Only numpy (and optionally cupy) may be imported here. Functions must be pure:
+no caches, no globals, no state kept between calls. Use xp = array_module(x)
+instead of np for the arrays you compute from inputs, so the code also runs on cupy.
 """
 import numpy as np
 
+# BEGIN SOLUTION
 ACTIVATIONS = ("sigmoid", "linear")
+# END SOLUTION
 
 
 def array_module(x):
@@ -33,6 +40,7 @@ def as_generator(rng):
     return np.random.default_rng(rng)
 
 
+# BEGIN SOLUTION
 def _check_kind(name, value):
     if value not in ACTIVATIONS:
         raise ValueError(f"{name} must be one of {ACTIVATIONS}, got {value!r}")
@@ -47,6 +55,7 @@ def _apply(kind, a, xp):
 def _decoder_weights(params):
     """W' of shape (K, D): W^T when tied, params["W_dec"] otherwise."""
     return params["W_dec"] if "W_dec" in params else params["W"].T
+# END SOLUTION
 
 
 def ae_init(n_in, n_hidden, rng, tied=True):
@@ -66,6 +75,7 @@ def ae_init(n_in, n_hidden, rng, tied=True):
 
     Raises ValueError if n_in or n_hidden is not a positive integer.
     """
+    # BEGIN SOLUTION: draw W (and W_dec when untied) with as_generator(rng); zero biases.
     for name, n in (("n_in", n_in), ("n_hidden", n_hidden)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
             raise ValueError(f"{name} must be a positive integer, got {n!r}")
@@ -79,11 +89,14 @@ def ae_init(n_in, n_hidden, rng, tied=True):
     if not tied:
         params["W_dec"] = gen.uniform(-bound, bound, size=(n_hidden, n_in))
     return params
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _check_input(x, params):
     if x.ndim != 2 or x.shape[1] != params["W"].shape[0]:
         raise ValueError(f"x must have shape (N, {params['W'].shape[0]}), got {x.shape}")
+# END SOLUTION
 
 
 def ae_forward(x, params, activation="sigmoid", decoder="linear"):
@@ -103,6 +116,7 @@ def ae_forward(x, params, activation="sigmoid", decoder="linear"):
     Raises ValueError if x is not 2-D with D = W.shape[0] columns, or if activation or
     decoder is not one of "sigmoid", "linear".
     """
+    # BEGIN SOLUTION: compute the code h and the reconstruction x_hat.
     _check_kind("activation", activation)
     _check_kind("decoder", decoder)
     xp = array_module(x)
@@ -110,6 +124,7 @@ def ae_forward(x, params, activation="sigmoid", decoder="linear"):
     h = _apply(activation, x @ params["W"] + params["b"], xp)
     x_hat = _apply(decoder, h @ _decoder_weights(params) + params["c"], xp)
     return h, x_hat
+    # END SOLUTION
 
 
 def ae_loss_and_grads(x_in, x_target, params, activation="sigmoid", decoder="linear"):
@@ -129,6 +144,7 @@ def ae_loss_and_grads(x_in, x_target, params, activation="sigmoid", decoder="lin
 
     Raises ValueError if x_in and x_target differ in shape or do not fit params.
     """
+    # BEGIN SOLUTION: forward pass, loss, then backpropagate through decoder and encoder.
     if x_in.shape != x_target.shape:
         raise ValueError(f"x_in {x_in.shape} and x_target {x_target.shape} differ in shape")
     h, x_hat = ae_forward(x_in, params, activation, decoder)
@@ -154,6 +170,7 @@ def ae_loss_and_grads(x_in, x_target, params, activation="sigmoid", decoder="lin
     else:
         grads["W"] = grads["W"] + grad_w_dec.T
     return loss, grads
+    # END SOLUTION
 
 
 def corrupt(x, level, rng):
@@ -169,11 +186,13 @@ def corrupt(x, level, rng):
 
     Raises ValueError if level is outside [0, 1].
     """
+    # BEGIN SOLUTION: draw an independent keep/zero decision per entry.
     if not 0.0 <= level <= 1.0:
         raise ValueError(f"level must be in [0, 1], got {level!r}")
     xp = array_module(x)
     keep = as_generator(rng).random(x.shape) >= level
     return x * xp.asarray(keep, dtype=x.dtype)
+    # END SOLUTION
 
 
 def train_ae(X, n_hidden, rng, *, epochs=20, batch_size=50, lr=0.1, momentum=0.9,
@@ -202,6 +221,7 @@ def train_ae(X, n_hidden, rng, *, epochs=20, batch_size=50, lr=0.1, momentum=0.9
     Raises ValueError if X is not 2-D, epochs or batch_size is not positive, or noise
     is outside [0, 1).
     """
+    # BEGIN SOLUTION: initialise, then loop over epochs and shuffled minibatches.
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (N, D), got shape {X.shape}")
     if epochs <= 0 or batch_size <= 0:
@@ -225,6 +245,7 @@ def train_ae(X, n_hidden, rng, *, epochs=20, batch_size=50, lr=0.1, momentum=0.9
                 velocity[k] = momentum * velocity[k] - lr * grad
                 params[k] = params[k] + velocity[k]
     return params
+    # END SOLUTION
 
 
 def pretrain_stack(X, sizes, rng, **train_kwargs):
@@ -243,6 +264,7 @@ def pretrain_stack(X, sizes, rng, **train_kwargs):
 
     Raises ValueError if sizes is empty.
     """
+    # BEGIN SOLUTION: train one autoencoder per layer on the codes of the layer below.
     if len(sizes) == 0:
         raise ValueError("sizes must name at least one layer")
     train_kwargs = dict(train_kwargs, activation="sigmoid")
@@ -254,8 +276,10 @@ def pretrain_stack(X, sizes, rng, **train_kwargs):
         stack.append(params)
         codes, _ = ae_forward(codes, params, "sigmoid", train_kwargs.get("decoder", "linear"))
     return stack
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _softmax(scores, xp):
     shifted = scores - scores.max(axis=1, keepdims=True)
     e = xp.exp(shifted)
@@ -278,6 +302,7 @@ def _classifier_scores(model, X):
     for layer in model[:-1]:
         a = _apply("sigmoid", a @ layer["W"] + layer["b"], xp)
     return a @ model[-1]["W"] + model[-1]["b"]
+# END SOLUTION
 
 
 def finetune(X, y, stack, n_classes, rng, *, epochs=30, batch_size=50, lr=0.1,
@@ -303,6 +328,7 @@ def finetune(X, y, stack, n_classes, rng, *, epochs=30, batch_size=50, lr=0.1,
     Raises ValueError if X is not 2-D, y is not (N,), a label is outside
     [0, n_classes), the stack is empty or its shapes do not chain from D.
     """
+    # BEGIN SOLUTION: copy the encoders, add the softmax layer, train with backpropagation.
     xp = array_module(X)
     y_host = np.asarray(y.get() if hasattr(y, "get") else y)
     if X.ndim != 2 or y_host.shape != (X.shape[0],):
@@ -335,8 +361,10 @@ def finetune(X, y, stack, n_classes, rng, *, epochs=30, batch_size=50, lr=0.1,
                     vel[k] = momentum * vel[k] - lr * grad[k]
                     layer[k] = layer[k] + vel[k]
     return model
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _classifier_grads(model, x, onehot, xp):
     """Gradients of the mean cross-entropy for one batch, one dict per layer."""
     activations = [x]
@@ -351,6 +379,7 @@ def _classifier_grads(model, x, onehot, xp):
             a = activations[k]
             delta = (delta @ model[k]["W"].T) * a * (1.0 - a)
     return grads
+# END SOLUTION
 
 
 def predict(model, X):
@@ -362,4 +391,6 @@ def predict(model, X):
 
     Raises ValueError if X does not have the model's number of inputs.
     """
+    # BEGIN SOLUTION: forward through the model and take the most probable class.
     return _classifier_scores(model, X).argmax(axis=1).astype(np.int64)
+    # END SOLUTION

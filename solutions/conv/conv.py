@@ -1,4 +1,4 @@
-"""2-D convolutional layer: forward and backward passes (reference solution).
+"""2-D convolutional layer: forward and backward passes.
 
 Layout NCHW. A layer with D filters of size F x F over C input channels, stride S
 and zero padding P maps x of shape (N, C, H, W) to z of shape (N, D, H', W') with
@@ -12,10 +12,14 @@ the cross-correlation of the lecture (the kernel is not flipped):
 
 which for S = 1, P = 0 is z_kld = b_d + sum_{i,j,c} x_{k+i-1, l+j-1, c} w_ijcd.
 
-Only numpy (and optionally cupy) is imported here; every function is pure.
+Only numpy (and optionally cupy) may be imported here. Functions must be pure:
+no caches, no globals, no state kept between calls. Use xp = array_module(x)
+instead of np inside the functions so that they also run on cupy arrays.
 """
+# BEGIN SOLUTION
 import numbers
 
+# END SOLUTION
 import numpy as np
 
 
@@ -45,6 +49,7 @@ def conv_output_size(n, f, stride=1, pad=0):
     filter does not fit (f > n + 2*pad), or when (n - f + 2*pad) is not a multiple
     of the stride (the filter would not tile the padded input exactly).
     """
+    # BEGIN SOLUTION: check the arguments and return the output size.
     for name, value in (("n", n), ("f", f), ("stride", stride), ("pad", pad)):
         if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
             raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -61,8 +66,10 @@ def conv_output_size(n, f, stride=1, pad=0):
     if span % stride:
         raise ValueError(f"(n - f + 2*pad) / stride = ({n} - {f} + 2*{pad}) / {stride} is not an integer")
     return span // stride + 1
+    # END SOLUTION
 
 
+# BEGIN SOLUTION
 def _geometry(x, w, b, stride, pad):
     """Check shapes and return (N, C, H, W, D, F, H', W'); raise ValueError if they do not fit."""
     if x.ndim != 4:
@@ -105,6 +112,7 @@ def _windows(xp, x_pad, F, stride, H_out, W_out):
     return xp.lib.stride_tricks.as_strided(
         x_pad, shape=(N, C, H_out, W_out, F, F),
         strides=(s_n, s_c, stride * s_h, stride * s_w, s_h, s_w))
+# END SOLUTION
 
 
 def conv2d_forward_naive(x, w, b, stride=1, pad=0):
@@ -123,8 +131,12 @@ def conv2d_forward_naive(x, w, b, stride=1, pad=0):
     Raises ValueError when the shapes do not fit: x or w not 4-D, b not 1-D, channel
     count of w different from x, non-square filter, len(b) != D, or an output size
     that is not a positive integer.
+
+    Write it straight from the formula: loop over n, d, k, l (the sum over c, i, j
+    may be one array expression). It is your ground truth for the fast version.
     """
     xp = array_module(x)
+    # BEGIN SOLUTION: implement the forward pass with loops.
     N, C, H, W, D, F, H_out, W_out = _geometry(x, w, b, stride, pad)
     x_pad = _pad(xp, x, pad)
     z = xp.zeros((N, D, H_out, W_out), dtype=xp.result_type(x, w, b))
@@ -135,19 +147,27 @@ def conv2d_forward_naive(x, w, b, stride=1, pad=0):
                     window = x_pad[n, :, stride * k:stride * k + F, stride * l:stride * l + F]
                     z[n, d, k, l] = b[d] + xp.sum(window * w[d])
     return z
+    # END SOLUTION
 
 
 def conv2d_forward(x, w, b, stride=1, pad=0):
     """Convolutional layer forward pass, vectorised.
 
-    Same inputs, output and errors as conv2d_forward_naive. The (N, C, H', W', F, F)
-    window view of the padded input is contracted with w over (c, i, j) in one einsum.
+    Same inputs, output and errors as conv2d_forward_naive.
+
+    No Python loop over the output positions (n, d, k, l): use array operations
+    (im2col and a matrix product, einsum or tensordot over a window view, or a loop
+    over the F*F filter offsets). It is timed against the reference solution.
     """
     xp = array_module(x)
+    # BEGIN SOLUTION: implement the vectorised forward pass.
+    # The (N, C, H', W', F, F) window view of the padded input is contracted with w over
+    # (c, i, j) in one einsum.
     N, C, H, W, D, F, H_out, W_out = _geometry(x, w, b, stride, pad)
     windows = _windows(xp, _pad(xp, x, pad), F, stride, H_out, W_out)
     z = xp.einsum("ncklij,dcij->ndkl", windows, w, optimize=True)
     return z + b.reshape(1, D, 1, 1)
+    # END SOLUTION
 
 
 def conv2d_backward_naive(dz, x, w, b, stride=1, pad=0):
@@ -158,7 +178,7 @@ def conv2d_backward_naive(dz, x, w, b, stride=1, pad=0):
     - x, w, b, stride, pad: as given to the forward pass
 
     Returns (dx, dw, db) with the shapes of x, w and b:
-        db[d]         = sum_{n, k, l} dz[n, d, k, l]
+        db[d]          = sum_{n, k, l} dz[n, d, k, l]
         dw[d, c, i, j] = sum_{n, k, l} dz[n, d, k, l] * x~[n, c, S*k + i, S*l + j]
         dx~[n, c, m, q] = sum_{d, k, l} dz[n, d, k, l] * w[d, c, m - S*k, q - S*l]
                           (terms with the filter index outside 0..F-1 left out)
@@ -168,6 +188,7 @@ def conv2d_backward_naive(dz, x, w, b, stride=1, pad=0):
     not have shape (N, D, H', W').
     """
     xp = array_module(x)
+    # BEGIN SOLUTION: implement the backward pass with loops.
     N, C, H, W, D, F, H_out, W_out = _geometry(x, w, b, stride, pad)
     _check_upstream(dz, (N, D, H_out, W_out))
     dtype = xp.result_type(dz, x, w, b)
@@ -184,16 +205,19 @@ def conv2d_backward_naive(dz, x, w, b, stride=1, pad=0):
                     dw[d] += dz[n, d, k, l] * x_pad[n, :, rows, cols]
     db = dz.sum(axis=(0, 2, 3)).astype(dtype)
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
+    # END SOLUTION
 
 
 def conv2d_backward(dz, x, w, b, stride=1, pad=0):
     """Convolutional layer backward pass, vectorised.
 
-    Same inputs, outputs and errors as conv2d_backward_naive. dw contracts dz with the
-    window view of the padded input; dx spreads dz * w back over the windows with one
-    strided slice-add per filter offset (i, j), F*F additions in all.
+    Same inputs, outputs and errors as conv2d_backward_naive; vectorise as in
+    conv2d_forward. It is timed against the reference solution.
     """
     xp = array_module(x)
+    # BEGIN SOLUTION: implement the vectorised backward pass.
+    # dw contracts dz with the window view of the padded input; dx spreads dz * w back over
+    # the windows with one strided slice-add per filter offset (i, j), F*F additions in all.
     N, C, H, W, D, F, H_out, W_out = _geometry(x, w, b, stride, pad)
     _check_upstream(dz, (N, D, H_out, W_out))
     dtype = xp.result_type(dz, x, w, b)
@@ -209,3 +233,4 @@ def conv2d_backward(dz, x, w, b, stride=1, pad=0):
                    j:j + stride * (W_out - 1) + 1:stride] += d_windows[:, :, :, :, i, j]
     db = dz.sum(axis=(0, 2, 3)).astype(dtype)
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
+    # END SOLUTION
