@@ -20,6 +20,7 @@ died (see ``grader.sandbox.workspace``).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -147,6 +148,14 @@ class Cgroup:
             self._write("", "pids.max", processes)
             self._write("", "cpu.max", f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}")
 
+    @classmethod
+    def existing(cls, hierarchy: Hierarchy, name: str) -> "Cgroup":
+        """The group `name` as it is (its limits untouched), in the hierarchies that have it."""
+        group = cls.__new__(cls)
+        group.hierarchy, group.name = hierarchy, name
+        group.paths = {c: folder / name for c, folder in hierarchy.folders.items() if (folder / name).is_dir()}
+        return group
+
     # -- files ------------------------------------------------------------------------------
     def _file(self, controller: str, name: str) -> Path:
         return self.paths["" if self.hierarchy.version == 2 else controller] / name
@@ -245,24 +254,13 @@ class Cgroup:
 
 def remove_groups(hierarchy: Hierarchy | None, prefix: str) -> int:
     """Kill and delete every group whose name starts with `prefix` (leftovers of a dead grader)."""
-    if hierarchy is None:
-        return 0
-    names = set()
-    for folder in hierarchy.folders.values():
-        try:
-            names.update(p.name for p in folder.iterdir() if p.is_dir() and p.name.startswith(prefix))
-        except OSError:
-            pass
+    names = sorted(n for n in group_names(hierarchy) if n.startswith(prefix))
     for name in names:
-        group = object.__new__(Cgroup)
-        group.hierarchy, group.name = hierarchy, name
-        group.paths = {c: folder / name for c, folder in hierarchy.folders.items() if (folder / name).is_dir()}
+        group = Cgroup.existing(hierarchy, name)
         if hierarchy.version == 1 and not {"pids", "freezer"} <= set(group.paths):
             for path in group.paths.values():  # incomplete: nothing can be frozen; try to delete
-                try:
+                with contextlib.suppress(OSError):
                     path.rmdir()
-                except OSError:
-                    pass
             continue
         group.remove()
     return len(names)
