@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.sandbox import StudentCrashed, StudentError, StudentRaised, cgroups, launcher
+from grader.sandbox import StudentCrashed, StudentError, StudentRaised, cgroups
 from tests.conftest import needs_bwrap
 
 pytestmark = pytest.mark.usefixtures("leaves_nothing")
@@ -21,12 +21,12 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="the grader-as-root att
 MODES = [pytest.param("bubblewrap", marks=needs_bwrap), "basic"]
 GRADER_PACKAGE = str(Path(grader.__file__).resolve().parent)
 
-PROBES = f"""
+PROBES = """
 import ctypes, errno, os, threading, time
 
 def status():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
-    return {{k: fields[k].strip() for k in ("Uid", "Gid", "CapEff", "CapPrm", "CapBnd", "NoNewPrivs", "Seccomp")}}
+    return {k: fields[k].strip() for k in ("Uid", "Gid", "CapEff", "CapPrm", "CapBnd", "NoNewPrivs", "Seccomp")}
 
 def try_open(path, flags):
     try:

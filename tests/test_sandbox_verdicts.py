@@ -22,7 +22,7 @@ from grader.course import load_course
 from grader.pipeline import GradeOptions, grade_submission
 from grader.reports import write_reports
 from grader.reports.results_json import results_dict
-from grader.sandbox import cgroups, launcher, workspace
+from grader.sandbox import cgroups, workspace
 from tests.conftest import needs_bwrap
 from tests.helpers import COURSE, ROOT
 
