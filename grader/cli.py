@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("name", help="assignment name, e.g. conv")
     check.add_argument("--path", type=Path, help="folder with your file (default: the current folder "
                        "if it has the file, else assignments/NAME)")
+    check.add_argument("--verbose", action="store_true", help="list the passed tests too")
 
     grade = add("grade", "grade a submission (folder or archive) with all tests")
     grade.add_argument("submission", type=Path)
@@ -68,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = add("validate", "instructor check: references full, skeletons zero, signatures agree")
     validate.add_argument("name", nargs="?", help="one assignment (default: all)")
+    validate.add_argument("--mistakes", action="store_true",
+                          help="grade every catalogued mistake (solutions/NAME/mistakes.py): caught, points lost, "
+                               "catching tests, other failing tests, diagnosed")
 
     skeleton = add("skeleton", "write assignments/NAME/<module>.py from the marked reference solution")
     skeleton.add_argument("name", nargs="?", help="one assignment (default: all)")

@@ -8,6 +8,7 @@ characters). So a message such as "[/]" prints as itself.
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,14 +18,11 @@ from rich.table import Table
 from rich.text import Text
 
 from .models import AssignmentResult, GradingResult, GradingStatus
+from .reports.check_text import check_lines, check_summary, wrap
 from .reports.sanitize import clean
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 MESSAGE_LINES = 6
-
-
-def _status(passed: bool) -> Text:
-    return Text("passed", style="green") if passed else Text("FAILED", style="bold red")
 
 
 def _plain(text, style: str = "") -> Text:
@@ -54,17 +52,6 @@ def print_assignments(rows, course) -> None:
     out.print(table)
 
 
-def _tests_table(assignment: AssignmentResult, title: str) -> Table:
-    table = Table(title=_plain(title), show_lines=False, expand=True)
-    table.add_column("test", ratio=3)
-    table.add_column("status", no_wrap=True)
-    table.add_column("points", no_wrap=True, justify="right")
-    table.add_column("message", ratio=4)
-    for name, passed, points, message in check_rows(assignment):
-        table.add_row(Text(name), _status(passed), points, Text(message))
-    return table
-
-
 def check_rows(assignment: AssignmentResult) -> list[tuple[str, bool, str, str]]:
     """The self-check table's rows (test, passed, points, message; cleaned text), for the terminal
     and for `grader.check` in a notebook alike."""
@@ -76,27 +63,42 @@ def footer_line(result: GradingResult) -> str:
     return _footer(result)
 
 
-def check_summary(a: AssignmentResult) -> str:
-    """The self-check's closing line, after "Public tests only:"."""
-    hidden = f"; {a.hidden_points:g} more points are in hidden tests" if a.hidden_points else "; hidden tests are not run here"
-    return f"{sum(t.passed for t in a.tests)}/{len(a.tests)} passed, {a.score:g}/{a.max_score:g} points{hidden}."
+_CHECK_STYLES = {"title": "bold", "failed": "bold red", "message": "", "passed": "green",
+                 "diagnosis": "bold yellow", "meta": "dim", "summary": "bold"}
 
 
-def print_check(result: GradingResult, quiet: bool = False, release: str | None = None) -> None:
-    a = result.assignments[0]
-    if not quiet and not a.error:
-        out.print(_tests_table(a, f"{a.title}: public tests only"))
+def check_width() -> int | None:
+    """The width `grader check` wraps to: COLUMNS when set, else the terminal's; None (no
+    wrapping) when piped without COLUMNS."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return out.width if out.is_terminal else None
+
+
+def print_check(result: GradingResult, quiet: bool = False, release: str | None = None,
+                verbose: bool = False) -> None:
+    """Failures first (by function), the passes in one line (each with `verbose`), the likely
+    mistake, the file and the sandbox, and the public/hidden points line last."""
+    a, width = result.assignments[0], check_width()
+
+    def show(text: str, kind: str) -> None:
+        for line in wrap(text, width):
+            out.print(Text(line, style=_CHECK_STYLES[kind]), soft_wrap=True)
+
     if not quiet:
+        for text, kind in check_lines(a, width, verbose):
+            out.print(Text(text, style=_CHECK_STYLES[kind]), soft_wrap=True)
         if a.graded_path:
-            out.print(_plain(f"file graded: {a.graded_path}", style="dim"))
+            show(f"file graded: {a.graded_path}", "meta")
         _print_notes(result)
     if a.error:
-        out.print(Text.assemble(("Not graded:", "bold red"), " ", _plain(a.error)))
-    out.print(Text.assemble(("Public tests only:", "bold"), " ", check_summary(a)))
+        show(f"Not graded: {a.error}", "failed")
     if not quiet:
-        out.print(Text(_footer(result), style="dim"))
-    if release and not quiet:
-        out.print(_plain(release, style="dim"))
+        show(_footer(result), "meta")
+        if release:
+            show(release, "meta")
+    show(f"Public tests only: {check_summary(a)}", "summary")
 
 
 def print_grade(result: GradingResult, paths: dict[str, Path], quiet: bool = False) -> None:

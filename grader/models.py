@@ -97,6 +97,7 @@ class AssignmentResult:
     notes: list[str] = field(default_factory=list)       # how it was found (another case, a notebook...)
     candidates: list[str] = field(default_factory=list)  # every copy found, when there were several
     ambiguous: bool = False           # several different copies: the instructor should look
+    diagnoses: list[str] = field(default_factory=list)   # "Likely mistake: <explanation> (<functions>)"
 
     @property
     def max_score(self) -> float:
@@ -111,7 +112,7 @@ class AssignmentResult:
         return {"name": self.name, "score": self.score, "max_score": self.max_score, "error": self.error,
                 "public_only": self.public_only, "hidden_points": self.hidden_points,
                 "graded_path": self.graded_path, "notes": list(self.notes), "candidates": list(self.candidates),
-                "ambiguous": self.ambiguous}
+                "ambiguous": self.ambiguous, "diagnoses": list(self.diagnoses)}
 
     @classmethod
     def from_dict(cls, data: dict, tests: list[TestResult]) -> "AssignmentResult":
@@ -119,7 +120,8 @@ class AssignmentResult:
                    public_only=bool(data.get("public_only", False)), hidden_points=data.get("hidden_points"),
                    graded_path=data.get("graded_path"), notes=[str(n) for n in data.get("notes") or []],
                    candidates=[str(c) for c in data.get("candidates") or []],
-                   ambiguous=bool(data.get("ambiguous", False)))
+                   ambiguous=bool(data.get("ambiguous", False)),
+                   diagnoses=[str(d) for d in data.get("diagnoses") or []])
 
 
 @dataclass

@@ -5,6 +5,7 @@ course secret); nothing here renders or prints: the CLI and the batch decide wha
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -16,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from . import __version__
 from .course import AssignmentSpec, Course
 from .device import resolve_device
+from .diagnosis import diagnose
 from .intake import Intake, open_submission
 from .models import AssignmentResult, GradingResult, GradingStatus
 from .options import GradeOptions
@@ -123,13 +125,27 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
         last = (pytest_output.strip().splitlines() or ["no output"])[-1][:200]
         error = (f"no test of {spec.name} matched -k {options.keyword!r}" if options.keyword else
                  f"none of {spec.name}'s tests ran (pytest: {last})")
+    diagnoses = _diagnoses(spec, plugin) if error is None else []
     hidden_points = None
     if public_only:  # counted from the hidden tests where they are here, else as assignment.toml says
         hidden_points = plugin.hidden_points if count_only is not None else spec.hidden_points
     return AssignmentResult(name=spec.name, title=spec.title, tests=plugin.results, error=error,
                             public_only=public_only, hidden_points=hidden_points,
                             seconds=time.perf_counter() - started, graded_path=located.path,
-                            notes=located.notes, candidates=located.candidates, ambiguous=located.ambiguous)
+                            notes=located.notes, candidates=located.candidates, ambiguous=located.ambiguous,
+                            diagnoses=diagnoses)
+
+
+def _diagnoses(spec: AssignmentSpec, plugin: GradingPlugin) -> list[str]:
+    """The catalogue's mistakes the student's failing calls behave like (grader/diagnosis.py), in
+    the grader process after the student's sandbox is closed; nothing when every test passed."""
+    if not plugin.failed_calls or not spec.has_solution:
+        return []
+    try:
+        return diagnose(spec, plugin.failed_calls, plugin.reference_module())
+    except Exception as exc:  # noqa: BLE001 - a broken catalogue must not cost a student a grade
+        logging.getLogger(__name__).warning("diagnosis of %s skipped: %s: %s", spec.name, type(exc).__name__, exc)
+        return []
 
 
 def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, with_hidden: bool, keyword: str | None = None) -> str:

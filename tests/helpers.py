@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 from grader.course import Course, find_course
+from grader.mistakes import Mistake, find
 from grader.pipeline import GradeOptions, grade_submission
 from grader.reports.results_json import results_dict
 
@@ -31,6 +32,23 @@ def make_submission(tmp_path: Path, assignment: str, *, replace: tuple[tuple[str
     folder.mkdir(parents=True, exist_ok=True)
     (folder / spec.filename).write_text(text + ("\n" + append if append else ""))
     return folder
+
+
+def mistake(assignment: str, name: str) -> Mistake:
+    """The catalogued mistake `name` of `assignment` (solutions/<assignment>/mistakes.py)."""
+    return find(COURSE.assignment(assignment), name)
+
+
+def mistake_submission(tmp_path: Path, assignment: str, name: str) -> Path:
+    """A submission folder holding the reference of `assignment` with the catalogued mistake made."""
+    entry = mistake(assignment, name)
+    return make_submission(tmp_path, assignment, replace=entry.replace, append=entry.append, name=name)
+
+
+def declared(results: dict, assignment: str, name: str) -> list[dict]:
+    """The tests of `assignment` the catalogued mistake `name` declares it must fail."""
+    entry = mistake(assignment, name)
+    return [t for t in assignment_tests(results, assignment) if entry.declared(t["name"], t["tags"])]
 
 
 def skeleton_submission(tmp_path: Path, assignment: str) -> Path:

@@ -2,7 +2,7 @@
 import pytest
 
 import helpers
-from helpers import assignment_score, grade, lost, make_submission
+from helpers import assignment_score, declared, grade, lost, mistake_submission
 
 
 def _numbers(tests):
@@ -25,24 +25,23 @@ def workdir(tmp_path_factory):
 def test_counts_without_biases_lose_parameter_tests(workdir):
     # Weights only: F^2 C D instead of F^2 C D + D (conv and locally connected), n_in n_out
     # instead of n_out (n_in + 1) (fully connected); layer_table inherits the error.
-    sub = make_submission(workdir, "arch", name="no-bias", replace=(
-        ("* (int(f) * int(f) * int(c) + 1)", "* (int(f) * int(f) * int(c))"),
-        ("int(n_out) * (int(n_in) + 1)", "int(n_out) * int(n_in)"),
-    ))
+    name = "biases-not-counted"
+    sub = mistake_submission(workdir, "arch", name)
     results = grade(sub, ["arch"])
-    expected = [t for t in helpers.assignment_tests(results, "arch") if "params" in t["tags"]]
+    expected = declared(results, "arch", name)
+    assert expected == [t for t in helpers.assignment_tests(results, "arch") if "params" in t["tags"]]
     assert len(expected) >= 20
     _check_losses(results, expected)
 
 
 def test_fc_weights_flattened_in_hwc_order_lose_fc_to_conv_tests(workdir):
     # Rows of w_fc read as (H, W, C) instead of the documented (C, H, W) order.
-    sub = make_submission(workdir, "arch", name="hwc", replace=((
-        "w_conv = xp.ascontiguousarray(w_fc.T).reshape(n_out, channels, height, width)",
-        "w_conv = w_fc.T.reshape(n_out, height, width, channels).transpose(0, 3, 1, 2)"),))
+    name = "fc-weights-in-hwc-order"
+    sub = mistake_submission(workdir, "arch", name)
     results = grade(sub, ["arch"])
-    expected = [t for t in helpers.assignment_tests(results, "arch")
-                if "fc_to_conv" in t["tags"] and "value_error" not in t["tags"]]
+    expected = declared(results, "arch", name)
+    assert expected == [t for t in helpers.assignment_tests(results, "arch")
+                        if "fc_to_conv" in t["tags"] and "value_error" not in t["tags"]]
     assert len(expected) >= 6
     _check_losses(results, expected)
 
@@ -50,10 +49,9 @@ def test_fc_weights_flattened_in_hwc_order_lose_fc_to_conv_tests(workdir):
 def test_floor_division_instead_of_valueerror_loses_geometry_tests(workdir):
     # Windows that do not tile the input are silently floored (as some libraries do) instead
     # of raising ValueError.
-    sub = make_submission(workdir, "arch", name="floor", replace=((
-        "    if span < 0 or span % stride:\n", "    if span < 0:\n"),))
+    name = "floor-instead-of-valueerror"
+    sub = mistake_submission(workdir, "arch", name)
     results = grade(sub, ["arch"])
-    expected = [t for t in helpers.assignment_tests(results, "arch")
-                if "value_error" in t["tags"] and "% 2 != 0" in t["name"]]
+    expected = declared(results, "arch", name)
     assert len(expected) == 2
     _check_losses(results, expected)

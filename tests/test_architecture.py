@@ -14,7 +14,7 @@ STAGES = [
     {"intake"},
     {"sandbox"},
     {"options"},
-    {"checks", "testing", "inventory"},
+    {"mistakes", "diagnosis", "checks", "testing", "inventory"},
     {"pipeline"},
     {"reports"},
     {"release"},

@@ -4,20 +4,13 @@ import base64
 
 import helpers
 import pytest
-from helpers import COURSE, assignment_score, grade, lost, make_submission
+from helpers import COURSE, assignment_score, declared, grade, lost, make_submission, mistake_submission
 
 from grader.pipeline import grade_submission
 
 NAME = "autoencoder"
 
-# Reference lines the mutants edit.
-TIED_SUM = 'grads["W"] = grads["W"] + grad_w_dec.T'
-SIGMOID_DECODER_DERIVATIVE = "delta_out = delta_out * x_hat * (1.0 - x_hat)"
-DECODER_WEIGHT_GRADIENT = "grad_w_dec = h.T @ delta_out"
-MASK_LINES = ("    keep = as_generator(rng).random(x.shape) >= level\n"
-              "    return x * xp.asarray(keep, dtype=x.dtype)")
-NEXT_CODES = ('        codes, _ = ae_forward(codes, params, "sigmoid", '
-              'train_kwargs.get("decoder", "linear"))\n')
+# The mutants are the catalogued mistakes (solutions/autoencoder/mistakes.py): edits and declared tests.
 
 
 def _numbers(tests):
@@ -51,10 +44,11 @@ def workdir(tmp_path_factory):
 def test_tied_gradient_without_decoder_use_loses_tied_gradient_tests(workdir):
     # With W' = W^T the weight matrix is used twice; this mutant keeps only the encoder's
     # contribution x^T delta_h and forgets the decoder's (h^T delta_out)^T.
-    sub = make_submission(workdir, NAME, name="tied-one-use",
-                          replace=((TIED_SUM, 'grads["W"] = grads["W"]'),))
+    name = "tied-gradient-one-use"
+    sub = mistake_submission(workdir, NAME, name)
     results = grade(sub, [NAME])
-    must = _tests(results, lambda t: "gradient" in t["tags"] and (
+    must = declared(results, NAME, name)
+    assert must == _tests(results, lambda t: "gradient" in t["tags"] and (
         "tied" in t["tags"] or t["name"].endswith("[tied]")))
     assert len(must) == 4  # public tied check, hidden tied x 2 decoders, linear code tied
     _check_losses(results, must, _tests(results, _training))
@@ -65,29 +59,31 @@ def test_tied_gradient_without_decoder_use_loses_tied_gradient_tests(workdir):
 def test_sign_error_in_sigmoid_decoder_derivative_loses_exactly_those_gradient_tests(workdir):
     # sigma'(a) written as x_hat (x_hat - 1) instead of x_hat (1 - x_hat): only the sigmoid
     # decoder's gradients change; no training test uses that decoder.
-    sub = make_submission(workdir, NAME, name="decoder-derivative-sign", replace=((
-        SIGMOID_DECODER_DERIVATIVE, "delta_out = delta_out * x_hat * (x_hat - 1.0)"),))
+    name = "sigmoid-decoder-derivative-sign"
+    sub = mistake_submission(workdir, NAME, name)
     results = grade(sub, [NAME])
-    must = _tests(results, lambda t: "gradient" in t["tags"] and "sigmoid decoder" in t["name"])
+    must = declared(results, NAME, name)
+    assert must == _tests(results, lambda t: "gradient" in t["tags"] and "sigmoid decoder" in t["name"])
     assert len(must) == 2  # tied and untied
     _check_losses(results, must)
 
 
 def test_sign_error_in_decoder_weight_gradient_loses_every_gradient_test(workdir):
-    sub = make_submission(workdir, NAME, name="decoder-weight-sign", replace=((
-        DECODER_WEIGHT_GRADIENT, "grad_w_dec = -(h.T @ delta_out)"),))
+    name = "decoder-weight-gradient-sign"
+    sub = mistake_submission(workdir, NAME, name)
     results = grade(sub, [NAME])
-    must = _tests(results, lambda t: "gradient" in t["tags"])
+    must = declared(results, NAME, name)
+    assert must == _tests(results, lambda t: "gradient" in t["tags"])
     assert len(must) == 7
     _check_losses(results, must, _tests(results, _training))
 
 
 def test_gaussian_noise_instead_of_masking_loses_corrupt_tests(workdir):
-    sub = make_submission(workdir, NAME, name="gaussian-noise", replace=((MASK_LINES, (
-        "    noise = as_generator(rng).standard_normal(x.shape)\n"
-        "    return x + level * xp.asarray(noise, dtype=x.dtype)")),))
+    name = "gaussian-instead-of-masking-noise"
+    sub = mistake_submission(workdir, NAME, name)
     results = grade(sub, [NAME])
-    must = _tests(results, lambda t: "corrupt" in t["tags"])
+    must = declared(results, NAME, name)
+    assert must == _tests(results, lambda t: "corrupt" in t["tags"])
     assert len(must) == 5  # public basics, hidden fraction, independence, seeding, extremes
     # The denoising tests corrupt held-out digits themselves (trusted masking noise); an
     # autoencoder trained with Gaussian noise may or may not pass them.
@@ -96,9 +92,11 @@ def test_gaussian_noise_instead_of_masking_loses_corrupt_tests(workdir):
 
 def test_stack_trained_on_raw_input_loses_stack_tests(workdir):
     # Layer 2 is trained on the pixels again instead of layer 1's codes.
-    sub = make_submission(workdir, NAME, name="stack-raw-input", replace=((NEXT_CODES, ""),))
+    name = "stack-layer-on-raw-input"
+    sub = mistake_submission(workdir, NAME, name)
     results = grade(sub, [NAME])
-    must = _tests(results, lambda t: "stack" in t["tags"])
+    must = declared(results, NAME, name)
+    assert must == _tests(results, lambda t: "stack" in t["tags"])
     assert len(must) == 2
     # Fine-tuning starts from the stack, so those tests go down with it.
     _check_losses(results, must, _tests(results, lambda t: {"finetune", "pretraining"}

@@ -92,3 +92,15 @@ def test_gradient_check_names_the_forward_it_differentiates():
     with pytest.raises(CheckFailure, match="finite differences of the reference f at index"):
         check_gradient(lambda x: float(np.sum(x ** 2)), np.ones(3), np.zeros(3), func="f", case="c", wrt="x",
                        rng=np.random.default_rng(0), of="the reference f")
+
+
+def test_assert_close_shows_enough_digits_and_names_a_dtype_difference():
+    got, expected = np.float32([-6.798534]), np.float64([-6.7985341234])
+    with pytest.raises(CheckFailure) as failure:
+        assert_close(got, expected, func="f", case="c", rtol=1e-12)
+    message = str(failure.value)
+    assert "expected -6.7985341, got -6.7985339" in message            # 6 digits would read the same
+    assert "(dtype float32, expected float64)" in message
+    with pytest.raises(CheckFailure) as failure:
+        assert_close(np.float64([1.0, 2.0]), np.float64([1.0, 3.0]), func="f", case="c", rtol=1e-12)
+    assert "expected 3, got 2;" in str(failure.value) and "dtype" not in str(failure.value)

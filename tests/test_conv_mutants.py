@@ -10,17 +10,11 @@ import numpy as np
 import pytest
 
 import helpers
-from helpers import COURSE, assignment_score, grade, lost, make_submission, skeleton_submission
+from helpers import (COURSE, assignment_score, declared, grade, lost, make_submission, mistake_submission,
+                     skeleton_submission)
 
-# Lines of the reference solution that the mutants edit (make_submission fails if one is gone).
-NAIVE_PRODUCT = "z[n, d, k, l] = b[d] + xp.sum(window * w[d])"
-VECTORISED_PRODUCT = 'z = xp.einsum("ncklij,dcij->ndkl", windows, w, optimize=True)'
-NAIVE_ROWS = "rows = slice(stride * k, stride * k + F)"
-NAIVE_COLS = "cols = slice(stride * l, stride * l + F)"
-BACKWARD_WINDOWS = "windows = _windows(xp, x_pad, F, stride, H_out, W_out)"
-SCATTER_ROWS = "i:i + stride * (H_out - 1) + 1:stride"
-SCATTER_COLS = "j:j + stride * (W_out - 1) + 1:stride"
-BIAS_GRADIENT = "db = dz.sum(axis=(0, 2, 3)).astype(dtype)"
+# The mutants are the catalogued mistakes (solutions/conv/mistakes.py): their edits and the
+# tests each must fail are read from there.
 
 
 def _numbers(tests):
@@ -64,42 +58,22 @@ def reference_results(workdir):
 
 @pytest.fixture(scope="module")
 def loops_results(workdir):
-    # The "vectorised" functions are the naive loops under another name.
-    sub = make_submission(workdir, "conv", name="loops", append=(
-        "conv2d_forward = conv2d_forward_naive\n"
-        "conv2d_backward = conv2d_backward_naive\n"))
-    return grade(sub, ["conv"])
+    return grade(mistake_submission(workdir, "conv", "vectorised-calls-the-loops"), ["conv"])
 
 
 @pytest.fixture(scope="module")
 def flipped_results(workdir):
-    # A textbook convolution: the kernel is rotated by 180 degrees in both forward passes.
-    sub = make_submission(workdir, "conv", name="flipped", replace=(
-        (NAIVE_PRODUCT, "z[n, d, k, l] = b[d] + xp.sum(window * w[d, :, ::-1, ::-1])"),
-        (VECTORISED_PRODUCT, 'z = xp.einsum("ncklij,dcij->ndkl", windows, w[:, :, ::-1, ::-1], optimize=True)'),
-    ))
-    return grade(sub, ["conv"])
+    return grade(mistake_submission(workdir, "conv", "flipped-kernel"), ["conv"])
 
 
 @pytest.fixture(scope="module")
 def stride_ignored_results(workdir):
-    # Both backward passes place window (k, l) at (k, l) instead of (S*k, S*l).
-    sub = make_submission(workdir, "conv", name="stride-ignored", replace=(
-        (NAIVE_ROWS, "rows = slice(k, k + F)"),
-        (NAIVE_COLS, "cols = slice(l, l + F)"),
-        (BACKWARD_WINDOWS, "windows = _windows(xp, x_pad, F, 1, H_out, W_out)"),
-        (SCATTER_ROWS, "i:i + H_out"),
-        (SCATTER_COLS, "j:j + W_out"),
-    ))
-    return grade(sub, ["conv"])
+    return grade(mistake_submission(workdir, "conv", "stride-ignored-in-backward"), ["conv"])
 
 
 @pytest.fixture(scope="module")
 def no_bias_gradient_results(workdir):
-    # Both backward passes return zeros for db.
-    sub = make_submission(workdir, "conv", name="no-db", replace=(
-        (BIAS_GRADIENT, "db = xp.zeros(b.shape, dtype=dtype)"),))
-    return grade(sub, ["conv"])
+    return grade(mistake_submission(workdir, "conv", "bias-gradient-missing"), ["conv"])
 
 
 def test_reference_scores_full_marks(reference_results):
@@ -117,7 +91,8 @@ def test_skeleton_scores_zero(tmp_path):
 
 
 def test_loops_as_vectorised_versions_lose_only_the_speed_tests(loops_results):
-    expected = _tagged(loops_results, all_of=("speed",))
+    expected = declared(loops_results, "conv", "vectorised-calls-the-loops")
+    assert expected == _tagged(loops_results, all_of=("speed",))
     assert len(expected) == 2
     _check_losses(loops_results, expected)
 
@@ -127,7 +102,7 @@ def test_flipped_kernel_loses_the_forward_tests(flipped_results):
     # (hidden: random kernels; public: the hand-made asymmetric ones) and the forward speed test
     # (its outputs are compared too). The mutant keeps the reference's backward, and when grading
     # the gradient checks differentiate the reference forward: they pass.
-    expected = _tagged(flipped_results, all_of=("forward",), none_of=("shape", "symmetric_kernel"))
+    expected = declared(flipped_results, "conv", "flipped-kernel")
     assert len(expected) >= 15
     _check_losses(flipped_results, expected)
     kept = _tagged(flipped_results, all_of=("output_size",))
@@ -138,14 +113,14 @@ def test_backward_ignoring_the_stride_loses_only_stride_2_tests(stride_ignored_r
     # dx and dw go wrong wherever S > 1; db (a plain sum of dz) and every S = 1 case stay right.
     lost_tests = lost(stride_ignored_results, "conv")
     assert lost_tests and all((_stride(t) or 1) > 1 for t in lost_tests)
-    expected = [t for t in _tagged(stride_ignored_results, any_of=("dx", "dw"))
-                if (_stride(t) or 1) > 1]
+    expected = declared(stride_ignored_results, "conv", "stride-ignored-in-backward")
+    assert expected == [t for t in _tagged(stride_ignored_results, any_of=("dx", "dw")) if (_stride(t) or 1) > 1]
     assert len(expected) >= 16
     _check_losses(stride_ignored_results, expected)
 
 
 def test_missing_bias_gradient_loses_only_the_db_tests(no_bias_gradient_results):
-    expected = _tagged(no_bias_gradient_results, all_of=("db",))
+    expected = declared(no_bias_gradient_results, "conv", "bias-gradient-missing")
     assert len(expected) >= 10
     _check_losses(no_bias_gradient_results, expected)
 

@@ -48,7 +48,7 @@ def test_results_json_has_the_design_fields(graded):
         assert test["status"] in ("passed", "failed") and test["number"].startswith("toy.")
     assert data["assignments"] == [{"name": "toy", "score": 6.0, "max_score": 7.0, "error": None,
                                     "public_only": False, "hidden_points": None, "graded_path": "toy.py",
-                                    "notes": [], "candidates": [], "ambiguous": False}]
+                                    "notes": [], "candidates": [], "ambiguous": False, "diagnoses": []}]
     assert data["status"] == "graded" and data["ignored"] == []
     assert data["grader"]["sandbox"] in ("bubblewrap", "basic") and data["grader"]["device"].startswith("cpu")
     names = [t["name"] for t in data["tests"]]

@@ -6,12 +6,9 @@ import pytest
 
 import helpers
 from grader.pipeline import grade_submission
-from helpers import COURSE, assignment_score, grade, lost, make_submission
+from helpers import COURSE, assignment_score, declared, grade, lost, make_submission, mistake_submission
 
-# Reference lines the mutants edit.
-XAVIER_IN = "variance = 1.0 / n_in"
-HE_VARIANCE = "_sample(shape, rng, 2.0 / n_in, distribution)"
-UNIFORM_BOUND = "bound = np.sqrt(3.0 * variance)"
+# The mutants are the catalogued mistakes (solutions/init/mistakes.py): edits and declared tests.
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -40,10 +37,11 @@ def workdir(tmp_path_factory):
 def test_xavier_with_fan_out_loses_mode_in_tests(workdir):
     # mode="in" uses Var = 1/fan_out: wrong for every non-square shape; "avg" is symmetric in
     # the fans, and activation_stats uses square layers, so nothing else changes.
-    sub = make_submission(workdir, "init", name="xavier-fan-out",
-                          replace=((XAVIER_IN, "variance = 1.0 / n_out"),))
+    name = "xavier-in-with-fan-out"
+    sub = mistake_submission(workdir, "init", name)
     results = grade(sub, ["init"])
-    expected = _tagged(results, "xavier", "mode-in")
+    expected = declared(results, "init", name)
+    assert expected == _tagged(results, "xavier", "mode-in")
     assert len(expected) == 2  # normal and uniform distribution tests, 4 points
     _check_losses(results, expected)
 
@@ -52,10 +50,11 @@ def test_he_with_one_over_fan_in_loses_he_tests(workdir):
     # He with Var = 1/fan_in (Xavier's forward rule): the He distribution tests, the public std
     # sanity check, and every activation experiment that uses He (ReLU halves the variance
     # per layer instead of keeping it).
-    sub = make_submission(workdir, "init", name="he-one-over-fan-in",
-                          replace=((HE_VARIANCE, "_sample(shape, rng, 1.0 / n_in, distribution)"),))
+    name = "he-with-one-over-fan-in"
+    sub = mistake_submission(workdir, "init", name)
     results = grade(sub, ["init"])
-    expected = _tagged(results, "he")
+    expected = declared(results, "init", name)
+    assert expected == _tagged(results, "he")
     assert {"distribution", "activation_stats", "sanity"} <= {tag for t in expected for tag in t["tags"]}
     assert len(expected) == 6
     _check_losses(results, expected)
@@ -64,10 +63,11 @@ def test_he_with_one_over_fan_in_loses_he_tests(workdir):
 def test_uniform_bound_of_sqrt_var_loses_uniform_tests(workdir):
     # U[-sqrt(Var), sqrt(Var)] has variance Var/3: every uniform distribution test fails, the
     # normal ones and the (normal) activation experiment do not change.
-    sub = make_submission(workdir, "init", name="uniform-sqrt-var",
-                          replace=((UNIFORM_BOUND, "bound = np.sqrt(variance)"),))
+    name = "uniform-bound-sqrt-var"
+    sub = mistake_submission(workdir, "init", name)
     results = grade(sub, ["init"])
-    expected = _tagged(results, "uniform")
+    expected = declared(results, "init", name)
+    assert expected == _tagged(results, "uniform")
     assert len(expected) == 3  # Xavier avg, Xavier in, He: 6 points
     _check_losses(results, expected)
 

@@ -73,3 +73,23 @@ def test_digit_and_filter_grids_have_the_expected_size():
     assert picture[1, 1] == 255 and picture[18, 1] == 0
     filters = _decode_png(filters_png(np.random.default_rng(0).normal(size=(64, 10)), (8, 8)))
     assert filters.shape == (2 * 33 + 1, 8 * 33 + 1)
+
+
+@pytest.mark.parametrize("log_y", [True, False])
+def test_line_chart_clamps_values_it_cannot_draw(log_y):
+    """5e-324 on a log axis (its decade is 10**-324 == 0.0) and +-1e308 on a linear one draw."""
+    for values in ([5e-324, 1e-3, 1.0], [1e308, -1e308, 1.0], [5e-324, 1e308, float("inf")]):
+        svg = line_chart({"s": values, "r": [1.0, 1.0, 1.0]}, title="t", x_label="x", y_label="y", log_y=log_y)
+        root = ET.fromstring(svg)
+        assert "nan" not in svg.lower() and root.findall(f".//{SVG_NS}polyline")
+
+
+def test_line_chart_draws_the_band_and_the_failing_series_as_failing():
+    svg = line_chart({"reference": [1.0, 0.5], "yours": [0.1, 0.01]}, title="t", x_label="x", y_label="y",
+                     log_y=True, band=("accepted", [0.5, 0.25], [2.0, 1.0]), failing=["yours"])
+    root = ET.fromstring(svg)
+    assert len(root.findall(f".//{SVG_NS}polygon")) == 1
+    labels = [el.text for el in root.iter(SVG_NS + "text")]
+    assert "yours (failed)" in labels and "reference" in labels and "accepted" in labels
+    strokes = [p.get("stroke") for p in root.iter(SVG_NS + "polyline")]
+    assert strokes == ["#0072B2", "#cf222e"]

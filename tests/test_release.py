@@ -276,8 +276,9 @@ def _hidden_test_source(rename: bool) -> str:
 PLANTS = {
     "a copy of the reference": ("assignments/pool/notes_old.py", lambda: (REPO / "solutions/pool/pool.py").read_text(),
                                 "is a copy of solutions/pool/pool.py"),
-    "the mutant tests": ("assignments/pool/tests/test_more.py", lambda: (REPO / "tests/test_pool_mutants.py").read_text(),
-                         "implements maxpool_forward"),
+    "the mistakes catalogue, edited": ("assignments/pool/tests/test_more.py",
+                                       lambda: (REPO / "solutions/pool/mistakes.py").read_text() + "\n# mine\n",
+                                       "implements maxpool_forward"),
     "a reference function, renamed and reformatted": (
         "assignments/pool/extra.py", lambda: _renamed_reference("maxpool_backward"),
         "is the reference's function maxpool_backward"),

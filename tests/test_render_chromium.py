@@ -33,6 +33,22 @@ def dump_dom(page: Path, profile: Path) -> tuple[str, list[str]]:
     return done.stdout, [line for line in done.stderr.splitlines() if CONSOLE.search(line)]
 
 
+def page_width(page: Path, profile: Path, width: int) -> int:
+    """The document's scroll width when `page` is shown in a frame `width` CSS pixels wide (headless
+    Chromium's window is at least 500 px wide, a frame can be narrower; its media queries see it)."""
+    probe = page.with_name(f".probe-{width}-{page.stem}.html")
+    probe.write_text(f'<!doctype html><iframe id="f" src="{page.name}" style="width: {width}px; height: 900px; '
+                     'border: 0"></iframe><script>document.getElementById("f").onload = function () {'
+                     ' document.body.insertAdjacentHTML("beforeend", "<p id=sw>" + this.contentDocument'
+                     '.documentElement.scrollWidth + "</p>"); };</script>')
+    done = subprocess.run([CHROMIUM, *FLAGS, "--allow-file-access-from-files", "--virtual-time-budget=5000",
+                           f"--user-data-dir={profile}", probe.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=90)
+    probe.unlink()
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(re.search(r'<p id="sw">(\d+)</p>', done.stdout).group(1))
+
+
 def test_the_console_check_catches_a_script_error(tmp_path):
     """Control: the same check does see a page's JavaScript error with this Chromium."""
     page = tmp_path / "broken.html"
@@ -63,6 +79,11 @@ def test_summary_and_report_render_without_errors(tmp_path, toy_course):
         assert expected in dom, f"summary.html DOM lacks {expected!r}"
     assert dom.count("<svg") == 1 and "<rect" in dom, "the score histogram is not in the DOM"
     assert '<a href="alice/report.html">alice</a>' in dom
+    order = [dom.index(f'<section id="{name}"') for name in ("problems", "mistakes", "distributions", "tests",
+                                                               "slowest", "students")]
+    assert order == sorted(order), "summary.html is not in its top-down order"
+    for page in (out / "summary.html", out / "bob" / "report.html"):
+        assert page_width(page, tmp_path / f"narrow-{page.parent.name}", 390) <= 390, f"{page} scrolls sideways at 390 px"
 
     dom, console = dump_dom(out / "alice" / "report.html", tmp_path / "profile2")
     assert console == [], f"report.html wrote to the console: {console}"

@@ -3,10 +3,12 @@ graded students (``AssignmentStats``, shown by the console and the summary) and 
 pass rate (``TestStats``, shown by the summary)."""
 from __future__ import annotations
 
+import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..models import GradingStatus
+from ..reports.feedback import diagnoses
 from .records import StudentRow
 
 
@@ -58,6 +60,7 @@ class TestStats:
     assignment: str
     attempts: int = 0
     passed: int = 0
+    failed_by: list[StudentRow] = field(default_factory=list)   # the students who failed it
 
     @property
     def failed(self) -> int:
@@ -94,6 +97,8 @@ def pass_rates(rows: list[StudentRow], assignment_names: list[str]) -> list[Test
             entry = tests.setdefault(t.number, TestStats(t.number, t.name, t.assignment))
             entry.attempts += 1
             entry.passed += t.passed
+            if not t.passed:
+                entry.failed_by.append(row)
     order = {name: k for k, name in enumerate(assignment_names)}
     return sorted(tests.values(), key=lambda t: (-(t.failed / t.attempts if t.attempts else 0),
                                                  order.get(t.assignment, len(order)), _number_key(t.number)))
@@ -102,3 +107,31 @@ def pass_rates(rows: list[StudentRow], assignment_names: list[str]) -> list[Test
 def _number_key(number: str) -> tuple:
     """Sort key of a test number: its numeric parts ("conv.10" after "conv.9")."""
     return tuple(int(p) if p.isdigit() else 0 for p in number.split(".")[1:])
+
+
+@dataclass
+class MistakeStats:
+    assignment: str
+    text: str                                   # the diagnosis, as the reports show it
+    students: list[StudentRow] = field(default_factory=list)
+
+
+def common_mistakes(rows: list[StudentRow], assignment_names: list[str]) -> list[MistakeStats]:
+    """Each diagnosis ("Likely mistake: ...") with the graded students it was made for, the most
+    frequent first."""
+    found: dict[tuple[str, str], MistakeStats] = {}
+    for row in graded(rows):
+        for a in row.result.assignments:
+            for text in diagnoses(a):
+                found.setdefault((a.name, text), MistakeStats(a.name, text)).students.append(row)
+    order = {name: k for k, name in enumerate(assignment_names)}
+    return sorted(found.values(), key=lambda m: (-len(m.students), order.get(m.assignment, len(order)), m.text))
+
+
+_TIMEOUT = re.compile(r"did not return within|is used up")   # grader.sandbox.proxy's StudentTimeout texts
+
+
+def timed_out(row: StudentRow) -> list[str]:
+    """The numbers of the tests in which a call of this student's ran out of time."""
+    return [t.number for t in row.result.tests if not t.passed and _TIMEOUT.search(t.output or "")] \
+        if row.status == GradingStatus.GRADED else []

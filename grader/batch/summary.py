@@ -1,5 +1,7 @@
-"""summary.html: the class at a glance (score distributions, where the class struggles,
-submissions that could not be graded, the slowest ones, the sandbox and device used).
+"""summary.html: the class at a glance, read top-down: what needs attention (refused, errors,
+empty, ambiguous, timeouts), the common mistakes (the reports' diagnoses, counted), the score
+distributions, the tests some students fail (with who failed them), the slowest submissions and
+every student; the sandbox and device used.
 
 The numbers come from ``stats``; the histograms are drawn by ``grader.plots`` (inline SVG, every
 piece of text escaped, so the page stays self-contained: no script, no external file); the
@@ -18,7 +20,7 @@ from ..models import GradingStatus
 from ..plots import bar_chart
 from ..reports.render import environment
 from .records import StudentRow
-from .stats import AssignmentStats, TestStats, graded, pass_rates
+from .stats import AssignmentStats, MistakeStats, TestStats, common_mistakes, graded, pass_rates, timed_out
 
 HISTOGRAM_BINS = 10
 SLOWEST = 10
@@ -32,14 +34,29 @@ class ClassSummary:
     counts: dict[str, int]                         # students per status, and "total"
     assignments: list[AssignmentStats]
     histograms: dict[str, str]                     # assignment name -> SVG
-    tests: list[TestStats]
-    problems: list[StudentRow]
+    tests: list[TestStats]                         # the tests some student failed, the most failed first
+    problems: list[tuple[StudentRow, str, str]]    # needs attention: (student, status, reason)
     slowest: list[StudentRow]
     students: list[StudentRow]
     environments: list[tuple[str, str, int]]       # (sandbox, device, number of students)
     assignment_names: list[str] = field(default_factory=list)
     max_total: float = 0.0
     ignored: list[str] = field(default_factory=list)  # files of the submissions folder that are no student
+    mistakes: list[MistakeStats] = field(default_factory=list)
+    always_passed: list[TestStats] = field(default_factory=list)   # passed by every student who took them
+
+
+def _attention(rows: list[StudentRow]) -> list[tuple[StudentRow, str, str]]:
+    """Refused, empty, errors, ambiguous or incomplete gradings, then calls that ran out of time."""
+    found = []
+    for r in rows:
+        late = timed_out(r)
+        status = "ambiguous" if r.ambiguous and r.status == GradingStatus.GRADED else str(r.status)
+        if r.needs_a_look:
+            found.append((r, status, r.reason + (f"; timed out in {', '.join(late)}" if late else "")))
+        elif late:
+            found.append((r, "timeout", f"timed out in {', '.join(late)}"))
+    return found
 
 
 def histogram_svg(stats: AssignmentStats, bins: int = HISTOGRAM_BINS) -> str:
@@ -59,6 +76,7 @@ def class_summary(rows: list[StudentRow], stats: list[AssignmentStats], title: s
     names = [a.name for a in stats]
     environments = Counter((r.result.isolation_summary, r.result.device) for r in graded(rows))
     counts = Counter(r.status for r in rows)
+    tests = pass_rates(rows, names)
     return ClassSummary(
         title=title,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -67,8 +85,10 @@ def class_summary(rows: list[StudentRow], stats: list[AssignmentStats], title: s
                                                                    "ambiguous": sum(r.ambiguous for r in rows)},
         assignments=stats,
         histograms={a.name: histogram_svg(a) for a in stats},
-        tests=pass_rates(rows, names),
-        problems=[r for r in rows if r.needs_a_look],
+        tests=[t for t in tests if t.failed],
+        always_passed=[t for t in tests if not t.failed],
+        mistakes=common_mistakes(rows, names),
+        problems=_attention(rows),
         slowest=sorted(graded(rows), key=lambda r: -r.record.seconds)[:SLOWEST],
         students=rows,
         environments=[(s, d, n) for (s, d), n in environments.most_common()],

@@ -56,9 +56,24 @@ def assert_close(got, expected, *, func: str, case: str = "", rtol: float, what:
         n_off = int(np.sum(~np.isclose(a, b, rtol=rtol, atol=rtol * float(np.max(np.abs(b), initial=0.0)))))
         raise CheckFailure(
             f"{_where(func, case)}: {what} differs (relative error {err:.2e} > {rtol:.0e}); "
-            f"worst at index {index}: expected {b[worst]:.6g}, got {a[worst]:.6g}; "
-            f"{n_off} of {a.size} elements off")
+            f"worst at index {index}: {_pair(b[worst], a[worst])}; "
+            f"{n_off} of {a.size} elements off{_dtypes(arr, expected)}")
     return arr
+
+
+def _pair(expected: float, got: float) -> str:
+    """"expected X, got Y" with 6 significant digits, or as many more (up to 17) as it takes to
+    show that the two differ."""
+    for digits in range(6, 18):
+        e, g = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if e != g:
+            break
+    return f"expected {e}, got {g}"
+
+
+def _dtypes(got: np.ndarray, expected: np.ndarray) -> str:
+    """A dtype difference named (a float32 result often explains a small relative error)."""
+    return f" (dtype {got.dtype}, expected {expected.dtype})" if got.dtype != expected.dtype else ""
 
 
 def expect_raises(exc_type: type, call: Callable[[], object], *, func: str, case: str = "") -> None:

@@ -10,5 +10,5 @@ from .common import course_of, options_of
 
 def run(args: argparse.Namespace) -> int:
     result, release = self_check(course_of(args), args.name, args.path, options_of(args, public_only=True))
-    console.print_check(result, quiet=args.quiet, release=release)
+    console.print_check(result, quiet=args.quiet, release=release, verbose=args.verbose)
     return 0 if all_passed(result) else 1

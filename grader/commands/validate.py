@@ -13,6 +13,7 @@ from ..inventory import count_points
 from ..pipeline import grade_submission
 from ..release import MarkerError, generated_skeleton, skeleton_problems
 from .common import CommandError, course_of, options_of
+from .mistakes import validate_mistakes
 
 
 def _grade_skeleton(spec, course, options):
@@ -29,6 +30,8 @@ def _grade_skeleton(spec, course, options):
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "mistakes", False):
+        return validate_mistakes(args)
     course = course_of(args)
     specs = course.select([args.name] if args.name else None)
     rows = []

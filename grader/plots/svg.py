@@ -17,6 +17,9 @@ _DASHES = ("", "6 4", "2 3", "10 3 2 3")
 
 _MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_TOP, _MARGIN_BOTTOM = 64, 16, 52, 44
 _LEGEND_Y = 36
+_FAILING = "#cf222e"        # a series whose test failed: red, thick, named "(failed)" in the legend
+_LIMIT = 1e300              # |values| beyond are clamped: the axis arithmetic must stay finite
+_LOG_FLOOR = 1e-300         # positive values below are clamped there on a log axis (5e-324 included)
 
 
 def _format(value: object) -> str:
@@ -43,7 +46,7 @@ def _finite(value: object, log: bool) -> float | None:
         return None
     if not math.isfinite(v) or (log and v <= 0.0):
         return None
-    return v
+    return min(max(v, _LOG_FLOOR), _LIMIT) if log else min(max(v, -_LIMIT), _LIMIT)
 
 
 def _nice_step(span: float, target_ticks: int) -> float:
@@ -89,7 +92,7 @@ def _log_label(exponent: float) -> str:
     if 1e-3 <= value <= 1e3:
         return f"{value:.6g}"
     power = math.floor(exponent + 1e-9)
-    return f"{round(value / 10.0 ** power)}e{power}"
+    return f"{round(10.0 ** (exponent - power))}e{power}"
 
 
 def _linear_label(value: float, step: float) -> str:
@@ -105,7 +108,8 @@ def _linear_label(value: float, step: float) -> str:
 
 def line_chart(series: Mapping[str, Sequence[float]], *, title: str, x_label: str, y_label: str,
                log_y: bool = False, x_values: Sequence[float] | None = None,
-               width: int = 560, height: int = 320) -> str:
+               band: tuple[str, Sequence[float], Sequence[float]] | None = None,
+               failing: Sequence[str] = (), width: int = 560, height: int = 320) -> str:
     """Draw one or more series as lines in an SVG image and return the SVG text.
 
     Inputs:
@@ -113,7 +117,10 @@ def line_chart(series: Mapping[str, Sequence[float]], *, title: str, x_label: st
     - title, x_label, y_label: text shown on the picture (escaped here).
     - log_y: logarithmic y axis with ticks at whole decades; values <= 0, NaN and inf
       cannot be drawn there and leave a gap in their line (on a linear axis only NaN and
-      inf do).
+      inf do); positive values under 1e-300 are drawn at 1e-300, |values| over 1e300 at 1e300.
+    - band: (name, lows, highs), a shaded area (what a test accepts, say) drawn under the lines.
+    - failing: names of series drawn as failing (red, thick, "(failed)" in the legend), so a
+      chart agrees with the verdict of the test beside it.
     - width, height: size of the picture in pixels.
 
     Returns a standalone `<svg>` element (with a <title> for screen readers) that can be
@@ -127,7 +134,8 @@ def line_chart(series: Mapping[str, Sequence[float]], *, title: str, x_label: st
         raise ValueError(f"line_chart: {len(xs)} x values for series of up to {n_points} points")
 
     points = {name: [(xs[i], _finite(v, log_y)) for i, v in enumerate(series[name])] for name in names}
-    ys = [y for pts in points.values() for _, y in pts if y is not None]
+    edges = [[(xs[i], _finite(v, log_y)) for i, v in enumerate(vs)] for vs in (band[1], band[2])] if band else []
+    ys = [y for pts in [*points.values(), *edges] for _, y in pts if y is not None]
     used_x = [x for pts in points.values() for x, y in pts if y is not None] or xs or [0.0, 1.0]
 
     left, right = _MARGIN_LEFT, width - _MARGIN_RIGHT
@@ -175,11 +183,23 @@ def line_chart(series: Mapping[str, Sequence[float]], *, title: str, x_label: st
     out.append(_element("text", y_label + (" (log scale)" if log_y else ""), x=14, y=mid_y, text_anchor="middle",
                         transform=f"rotate(-90 14 {mid_y:.1f})"))
 
-    # Lines: one polyline per unbroken run of drawable points, plus a marker per point;
-    # the legend along the top, under the title.
+    # The band (where both edges are drawable), then the lines: one polyline per unbroken run of
+    # drawable points, plus a marker per point; the legend along the top, under the title.
     legend_x = left
+    if band:
+        pairs = [(px_x(x), lo, hi) for (x, lo), (_, hi) in zip(*edges) if lo is not None and hi is not None]
+        to_px = (lambda v: px_y(math.log10(v))) if log_y else px_y
+        outline = [(x, to_px(hi)) for x, _, hi in pairs] + [(x, to_px(lo)) for x, lo, _ in reversed(pairs)]
+        if len(pairs) > 1:
+            out.append(_element("polygon", points=" ".join(f"{_format(x)},{_format(y)}" for x, y in outline),
+                                fill="#bbbbbb", fill_opacity=0.35, stroke="none"))
+        out.append(_element("rect", x=legend_x, y=_LEGEND_Y - 5, width=24, height=10, fill="#bbbbbb",
+                            fill_opacity=0.35))
+        out.append(_element("text", band[0], x=legend_x + 30, y=_LEGEND_Y + 4))
+        legend_x += 30 + 7 * len(str(band[0])) + 24
     for k, name in enumerate(names):
-        style = {"stroke": _COLOURS[k % len(_COLOURS)], "stroke_width": 2,
+        bad = name in failing
+        style = {"stroke": _FAILING if bad else _COLOURS[k % len(_COLOURS)], "stroke_width": 3 if bad else 2,
                  "stroke_dasharray": _DASHES[k % len(_DASHES)] or None}
         runs: list[list[tuple[float, float]]] = [[]]
         for x, y in points[name]:
@@ -195,8 +215,9 @@ def line_chart(series: Mapping[str, Sequence[float]], *, title: str, x_label: st
             out.extend(_element("circle", cx=px, cy=py, r=2.5, fill=style["stroke"]) for px, py in run)
         out.append("</g>")
         out.append(_element("line", x1=legend_x, y1=_LEGEND_Y, x2=legend_x + 24, y2=_LEGEND_Y, **style))
-        out.append(_element("text", name, x=legend_x + 30, y=_LEGEND_Y + 4))
-        legend_x += 30 + 7 * len(str(name)) + 24
+        label = f"{name} (failed)" if bad else name
+        out.append(_element("text", label, x=legend_x + 30, y=_LEGEND_Y + 4, fill=_FAILING if bad else None))
+        legend_x += 30 + 7 * len(str(label)) + 24
 
     if not ys:
         note = "no drawable values" + (" (log scale needs values > 0)" if log_y else "")

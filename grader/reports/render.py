@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from ..files import atomic_write
 from ..models import GradingResult
+from . import feedback
 from .results_json import results_dict
 from .sanitize import clean_result, inert, md_code, md_inline
 
@@ -35,6 +36,8 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["points"] = lambda x: f"{x:g}"
     env.filters["md_inline"] = md_inline
     env.filters["md_code"] = md_code
+    for name in ("diagnoses", "failure_groups", "passed_tests"):
+        env.globals[name] = getattr(feedback, name)
     return env
 
 

@@ -18,8 +18,9 @@ passed through ``sanitize.clean``. The keys:
   graded at all, its score then 0, else null; its tests then carry one short shared message),
   ``public_only`` and ``hidden_points`` (the points waiting in hidden tests that were not run,
   or null), ``graded_path`` (the submission's file graded, or null), ``notes`` (how it was
-  found: another case, a notebook, copies), ``candidates`` (every copy found, when several)
-  and ``ambiguous`` (several different copies);
+  found: another case, a notebook, copies), ``candidates`` (every copy found, when several),
+  ``ambiguous`` (several different copies) and ``diagnoses`` ("Likely mistake: ..." lines from
+  the mistake catalogue, matched on the student's outputs; usually empty);
 - ``grader``: ``version``, ``sandbox`` (the mode: "bubblewrap" or "basic"), ``device``, and
   ``isolation`` (what was in force: mode, uid, seccomp, resource fences, and a one-line
   ``summary``).

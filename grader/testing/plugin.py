@@ -23,13 +23,17 @@ import pytest
 
 from ..checks import CheckFailure, SpeedJudge
 from ..course import AssignmentSpec
+from ..diagnosis import Call
 from ..models import Attachment, TestResult
 from ..sandbox import SandboxedModule, StudentError, StudentUnavailable
 from ..sandbox.proxy import DEFAULT_CALL_TIMEOUT
 from .points import VisibilityError, points_of
+from .recording import RecordingModule
 from ..secret import hidden_rng
 
 PUBLIC_OUTPUT_LIMIT = 4000
+CALLS_PER_TEST = 8        # student calls of one failing test kept for the diagnosis
+CALLS_KEPT = 64           # in all, per assignment
 
 
 class Attach:
@@ -62,6 +66,7 @@ class _Current:
     failure_text: str = ""
     skipped: bool = False
     seconds: float = 0.0
+    calls: list[Call] = field(default_factory=list)   # the student calls of this test (the first few)
 
 
 class GradingPlugin:
@@ -76,6 +81,7 @@ class GradingPlugin:
         self.results: list[TestResult] = []
         self.collection_errors: list[str] = []
         self.hidden_points: float | None = None
+        self.failed_calls: list[Call] = []   # student calls made by failing tests, for the diagnosis
         self._current = _Current()
         self._reference_module = None
 
@@ -108,7 +114,11 @@ class GradingPlugin:
                                      "once, for the whole assignment)")
         marker = request.node.get_closest_marker("call_timeout")
         self.student_module.call_timeout = float(marker.args[0]) if marker else DEFAULT_CALL_TIMEOUT
-        return self.student_module
+        return RecordingModule(self.student_module, self._record)
+
+    def _record(self, call: Call) -> None:
+        if len(self._current.calls) < CALLS_PER_TEST:
+            self._current.calls.append(call)
 
     @pytest.fixture
     def reference(self):
@@ -191,6 +201,7 @@ class GradingPlugin:
         lines = list(current.notes)
         if current.failure is not None:
             lines.insert(0, self._failure_message(current.failure, current.failure_text, hidden))
+            self.failed_calls += current.calls[:CALLS_KEPT - len(self.failed_calls)]
         if output.strip() and not hidden:
             lines.append("Your code printed:\n" + output[-PUBLIC_OUTPUT_LIMIT:])
         tags = [self.spec.name] + [t for m in item.iter_markers("tags") for t in m.args]

@@ -322,12 +322,23 @@ def activation_curve_failures(activation, means, stds, ref_means, ref_stds, *,
     return failures
 
 
-def _attach_curves(attach, title, stds, ref_stds):
-    """The student's per-layer std curve beside the reference's (log scale unless all 0)."""
-    positive = bool(np.all(np.asarray(ref_stds) > 0))
-    svg = line_chart({"reference": [float(v) for v in ref_stds], "your activation_stats": [float(v) for v in stds]},
-                     title=title, x_label="layer", y_label="std of activations", log_y=positive)
-    attach.svg(title, svg)
+def _attach_curves(attach, title, stds, ref_stds, activation, log_std_tol, failed):
+    """The student's per-layer std curve beside the reference's (log scale unless all 0), with the
+    band the std test accepts around the reference, and the student's curve drawn as failing when
+    the test failed: the chart agrees with the verdict beside it (the band shows how loose the
+    tolerance is rather than tightening it: it is 8 standard deviations of the seed-to-seed spread)."""
+    ref = np.asarray(ref_stds, np.float64)
+    positive = bool(np.all(ref > 0))
+    band = None
+    if positive:
+        offset, slope = LOG_STD_TOL[activation] if log_std_tol is None else log_std_tol
+        factor = np.exp(offset + slope * np.arange(1, len(ref) + 1))
+        band = ("accepted by the test", [float(v) for v in ref / factor], [float(v) for v in ref * factor])
+    name = "your activation_stats"
+    svg = line_chart({"reference": [float(v) for v in ref], name: [float(v) for v in stds]},
+                     title=title, x_label="layer", y_label="std of activations", log_y=positive, band=band,
+                     failing=[name] if failed else [])
+    attach.svg(title + (" (failed)" if failed else ""), svg)
 
 
 def _run_activation_case(student, reference, attach, init, activation, rng_arg, case_text, kwargs,
@@ -339,8 +350,9 @@ def _run_activation_case(student, reference, attach, init, activation, rng_arg, 
     means = expect_array(result[0], func="activation_stats", case=f"{case_text}, means", shape=(n_layers,))
     stds = expect_array(result[1], func="activation_stats", case=f"{case_text}, stds", shape=(n_layers,))
     ref_means, ref_stds = reference.activation_stats(init, activation, rng_arg, **kwargs)
-    _attach_curves(attach, f"std of activations per layer: {init} + {activation}", stds, ref_stds)
     failures = activation_curve_failures(activation, means, stds, ref_means, ref_stds, **tolerances)
+    _attach_curves(attach, f"std of activations per layer: {init} + {activation}", stds, ref_stds, activation,
+                   tolerances.get("log_std_tol"), bool(failures))
     if failures:
         raise CheckFailure(f"activation_stats({case_text}): " + "; ".join(failures)
                            + " (tolerances allow for a different sampling order)")

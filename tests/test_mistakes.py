@@ -1,0 +1,66 @@
+"""The catalogue of typical mistakes and the diagnosis: every entry applies to its reference, a
+correct output is never diagnosed, a catalogued mistake's output is, and results.json keeps it."""
+import numpy as np
+import pytest
+
+from grader.diagnosis import Call, Raised, close, diagnose
+from grader.mistakes import catalogue, changed_functions, variant_module
+from grader.models import AssignmentResult
+from helpers import COURSE
+
+
+def _reference(spec):
+    import importlib.util
+    loader = importlib.util.spec_from_file_location(f"_test_reference_{spec.name}", spec.solution_file)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("spec", COURSE.assignments, ids=lambda s: s.name)
+def test_every_entry_applies_and_changes_a_function(spec):
+    entries = catalogue(spec)
+    assert entries, f"{spec.name} has no catalogue"
+    reference = _reference(spec)
+    for mistake in entries:
+        assert mistake.explanation and mistake.fails, mistake.name
+        assert changed_functions(variant_module(spec, mistake), reference), mistake.name
+
+
+def _conv_calls(module, seeds):
+    calls = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        x, w, b = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+        calls.append(Call("conv2d_forward", (x, w, b), {"stride": 1 + seed % 2, "pad": seed % 2},
+                          module.conv2d_forward(x, w, b, stride=1 + seed % 2, pad=seed % 2)))
+    return calls
+
+
+def test_correct_outputs_are_never_diagnosed():
+    spec = COURSE.assignment("conv")
+    reference = _reference(spec)
+    assert diagnose(spec, _conv_calls(reference, range(50)), reference) == []
+
+
+def test_flipped_kernel_outputs_are_diagnosed():
+    spec = COURSE.assignment("conv")
+    reference = _reference(spec)
+    flipped = variant_module(spec, next(m for m in catalogue(spec) if m.name == "flipped-kernel"))
+    (found,) = diagnose(spec, _conv_calls(flipped, range(4)), reference)
+    assert found.startswith("Likely mistake: a true convolution") and found.endswith("(conv2d_forward)")
+
+
+def test_close_compares_structure_dtype_and_values():
+    a = np.arange(6.0).reshape(2, 3)
+    assert close((a, [a]), [a, (a + 1e-12,)])
+    assert not close(a, a.astype(np.float32)) and not close(a, a[:1]) and not close(a, a + 1)
+    assert not close(Raised("ValueError"), a) and not close(a, Raised("ValueError"))
+    assert close(Raised("ValueError"), Raised("ValueError"))
+
+
+def test_diagnoses_round_trip_through_results_json():
+    result = AssignmentResult("conv", "Convolution", [], diagnoses=["Likely mistake: x (f)"])
+    assert result.to_dict()["diagnoses"] == ["Likely mistake: x (f)"]
+    assert AssignmentResult.from_dict(result.to_dict(), []).diagnoses == ["Likely mistake: x (f)"]
+    assert AssignmentResult.from_dict({"name": "conv"}, []).diagnoses == []
