@@ -92,6 +92,7 @@ class Box:
         self.work = self.folder / "work" if isolation.mode == "basic" else None
         self.process: subprocess.Popen | None = None
         self._serving: set[int] | None = None
+        self._inner: int | None = None  # bubblewrap's PID 1 for the current child (with _serving)
 
     # -- children -----------------------------------------------------------------------------
     def start(self, module: str) -> subprocess.Popen:
@@ -103,7 +104,7 @@ class Box:
             if self.identity.dedicated:
                 _chown_tree(self.work, self.identity.uid, self.identity.gid)
             os.chmod(self.work, 0o700)
-        self._serving = None
+        self._serving = self._inner = None
         self.process = launcher.spawn(self.files, self.work, module, self.config, self.identity, self.group,
                                       self.imports)
         return self.process
@@ -124,7 +125,7 @@ class Box:
             return set()
         if self._serving is None or not self._serving & {self.process.pid}:
             keep = {self.process.pid}
-            inner = self._inner_pid() if self.isolation.mode == "bubblewrap" else None
+            inner = self._inner = self._inner_pid() if self.isolation.mode == "bubblewrap" else None
             if inner is not None:
                 keep.add(inner)
                 children = _children(inner)
@@ -133,20 +134,23 @@ class Box:
             self._serving = keep
         return self._serving
 
+    def strays(self) -> list[int]:
+        """Processes of the sandbox other than those serving calls."""
+        keep = self.serving()
+        return [pid for pid in self.processes() if pid not in keep]
+
     def sweep(self) -> int:
         """Kill every process of the sandbox that is not serving calls (whatever the student's code
         left running: background workers, ``setsid`` daemons, fork bombs); return how many. In
         basic mode as root, also delete what the call left in the shared temporary folders."""
         if self.work is not None and self.identity.dedicated:
             identity.remove_stray_files(self.identity)
-        keep = self.serving()
-        extra = [pid for pid in self.processes() if pid not in keep]
-        if not extra:
+        if not self.strays():
             return 0
         killed = set()
         for _ in range(50):  # frozen, nothing can fork while we kill; more rounds for stragglers
             with self.frozen() if self.group is not None else contextlib.nullcontext():
-                extra = [pid for pid in self.processes() if pid not in keep and not _is_zombie(pid)]
+                extra = [pid for pid in self.strays() if not _is_zombie(pid)]
                 for pid in extra:
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
@@ -211,7 +215,8 @@ class Box:
                 if files > limits.work_files or size > limits.work_bytes:
                     break
         else:  # bubblewrap: the folder is a tmpfs whose size the kernel caps; count its inodes
-            inner = self._inner_pid()
+            self.serving()
+            inner = self._inner
             if inner is None:
                 return None
             try:

@@ -53,15 +53,16 @@ def _lock_folder() -> Path:
     return folder
 
 
-def _busy_uids() -> set[int]:
-    busy = set()
+def _processes_by_uid() -> dict[int, list[int]]:
+    """uid -> the pids of its processes, from one scan of /proc."""
+    found: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                busy.add(entry.stat().st_uid)
+                found.setdefault(entry.stat().st_uid, []).append(int(entry.name))
             except OSError:
                 pass
-    return busy
+    return found
 
 
 def acquire() -> Identity:
@@ -69,7 +70,7 @@ def acquire() -> Identity:
     if os.geteuid() != 0:
         return Identity(os.getuid(), os.getgid(), dedicated=False)
     folder = _lock_folder()
-    busy = _busy_uids()
+    busy = _processes_by_uid()
     start = os.getpid() % UID_COUNT  # parallel graders start their search in different places
     for k in range(UID_COUNT):
         uid = UID_BASE + (start + k) % UID_COUNT
@@ -117,15 +118,7 @@ def signal_all(identity: Identity, sig: int = signal.SIGKILL) -> None:
 
 
 def processes_of(uid: int) -> list[int]:
-    pids = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    return pids
+    return _processes_by_uid().get(uid, [])
 
 
 def remove_stray_files(identity: Identity) -> None:

@@ -82,10 +82,6 @@ def _address_space_limit(config: SandboxConfig, group: cgroups.Cgroup | None) ->
     return config.limits.memory_bytes + ADDRESS_SPACE_MARGIN
 
 
-def _user_process_count(uid: int) -> int:
-    return len(identity.processes_of(uid))
-
-
 def spawn(files: Path, work: Path | None, module: str, config: SandboxConfig,
           ident: identity.Identity, group: cgroups.Cgroup | None,
           imports: tuple[str, ...] | None = None) -> subprocess.Popen:
@@ -116,7 +112,7 @@ def spawn(files: Path, work: Path | None, module: str, config: SandboxConfig,
             env, cwd = bwrap.child_environment(config.device, str(work), imports), str(work)
             seccomp = seccomp_filter.build_filter() if isolation.seccomp else None
         # a dedicated uid runs nothing else: the limit is exact; otherwise count what this uid runs
-        nproc = limits.processes if ident.dedicated else _user_process_count(ident.uid) + limits.processes
+        nproc = limits.processes if ident.dedicated else len(identity.processes_of(ident.uid)) + limits.processes
         argv = prefix + [sys.executable, "-I", "-u", *child_args, module, str(req_read), str(rep_write),
                          config.device]
         if isolation.mode == "basic" and ident.dedicated:  # the runtime drops to the sandbox uid

@@ -119,10 +119,7 @@ class SandboxedModule:
 
     def stray_processes(self) -> list[int]:
         """Processes of the sandbox other than those serving calls (should always be empty)."""
-        if self._box is None:
-            return []
-        keep = self._box.serving()
-        return [pid for pid in self._box.processes() if pid not in keep]
+        return self._box.strays() if self._box is not None else []
 
     @property
     def sandbox_uid(self) -> int | None:
