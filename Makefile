@@ -22,6 +22,9 @@ $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# byte-compile the grader and the course's tests once: every grading imports them, and where
+	# PYTHONDONTWRITEBYTECODE is set they would otherwise be compiled again each time
+	$(BIN)/python -m compileall -q grader solutions assignments >/dev/null
 	touch $@
 
 clean:

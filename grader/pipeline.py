@@ -56,9 +56,42 @@ def resolve(course: Course, specs: list[AssignmentSpec], options: GradeOptions) 
     return Grading(course, options, config, device_label, secret, time.monotonic() + options.submission_budget)
 
 
+class KeptReferences:
+    """The reference solutions' sandboxed children (timed against students' in speed tests), kept
+    by a long-lived process (a batch worker) across gradings: trusted code only, never anything
+    of a student's. One child per (reference file and its version, sandbox configuration), in a
+    session of their own; ``close`` (or the process's end: the next grader sweeps the session)
+    ends them."""
+
+    def __init__(self):
+        self._session: Session | None = None
+        self._children: dict[tuple, SandboxedModule] = {}
+
+    def child(self, spec: AssignmentSpec, config: SandboxConfig) -> SandboxedModule:
+        stat = spec.solution_file.stat()
+        key = (str(spec.solution_file), stat.st_mtime_ns, stat.st_size, config)
+        if key not in self._children:
+            if self._session is None:
+                self._session = Session()
+            files = self._session.folder / f"reference-{len(self._children)}-{spec.name}"
+            files.mkdir()
+            shutil.copy(spec.solution_file, files / spec.filename)
+            self._children[key] = SandboxedModule(files, spec.module, config, self._session)
+        return self._children[key]
+
+    def close(self) -> None:
+        for child in self._children.values():
+            child.close()
+        self._children.clear()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
 def grade_submission(submission: Path, course: Course, assignments: list[str] | None = None,
-                     options: GradeOptions = GradeOptions()) -> GradingResult:
-    """Grade `submission` (a folder or an archive) on the selected assignments."""
+                     options: GradeOptions = GradeOptions(), kept: KeptReferences | None = None) -> GradingResult:
+    """Grade `submission` (a folder or an archive) on the selected assignments. `kept`: reference
+    children to reuse (a batch worker's), else each grading starts and ends its own."""
     started = time.perf_counter()
     specs = course.select(assignments)
     grading = resolve(course, specs, options)
@@ -66,7 +99,7 @@ def grade_submission(submission: Path, course: Course, assignments: list[str] | 
     # workers (or the sandbox children, pinned to one thread) must not be oversubscribed
     with Session() as session, threadpool_limits(limits=1):
         with open_submission(submission, session.folder / "intake") as intake:
-            results = [_grade_assignment(spec, intake, grading, session) for spec in specs]
+            results = [_grade_assignment(spec, intake, grading, session, kept) for spec in specs]
     isolation = grading.config.isolation
     empty = bool(results) and all(a.graded_path is None for a in results)  # no file for any assignment
     return GradingResult(submission=str(submission), assignments=results, sandbox=isolation.mode,
@@ -84,7 +117,8 @@ def _budget(student: SandboxedModule, spec: AssignmentSpec, grading: Grading) ->
         student.set_budget(options.assignment_budget, f"the time budget for {spec.name} ({options.assignment_budget:g} s)")
 
 
-def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, session: Session) -> AssignmentResult:
+def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, session: Session,
+                      kept: KeptReferences | None) -> AssignmentResult:
     started = time.perf_counter()
     options = grading.options
     public_only = options.public_only or not spec.has_solution
@@ -97,10 +131,13 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
         if located.error is None:
             # trusted material first: the reference is copied and imported before any student code runs
             if not public_only:
-                ref_files = session.folder / f"reference-{spec.name}"
-                ref_files.mkdir()
-                shutil.copy(spec.solution_file, ref_files / spec.filename)
-                plugin.reference_child = SandboxedModule(ref_files, spec.module, grading.config, session)
+                if kept is not None:
+                    plugin.reference_child = kept.child(spec, grading.config)
+                else:
+                    ref_files = session.folder / f"reference-{spec.name}"
+                    ref_files.mkdir()
+                    shutil.copy(spec.solution_file, ref_files / spec.filename)
+                    plugin.reference_child = SandboxedModule(ref_files, spec.module, grading.config, session)
                 plugin.reference_module()
             files = session.folder / f"student-{spec.name}"
             intake.prepare(located, files)
@@ -115,7 +152,7 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
                 plugin.student_module = None
         pytest_output = run_tests(spec, plugin, not public_only or count_only is not None, options.keyword)
     finally:
-        for module in (plugin.student_module, plugin.reference_child):
+        for module in (plugin.student_module, None if kept is not None else plugin.reference_child):
             if module is not None:
                 module.close()
     error = plugin.unavailable

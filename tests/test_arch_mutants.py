@@ -2,7 +2,7 @@
 import pytest
 
 import helpers
-from helpers import assignment_score, declared, grade, lost, mistake_submission
+from helpers import assignment_score, declared, grade, lost, mistake, mistake_submission
 
 
 def _numbers(tests):
@@ -55,3 +55,25 @@ def test_floor_division_instead_of_valueerror_loses_geometry_tests(workdir):
     expected = declared(results, "arch", name)
     assert len(expected) == 2
     _check_losses(results, expected)
+
+
+@pytest.fixture(scope="module")
+def wrong_depth_results(workdir):
+    return grade(mistake_submission(workdir, "arch", "depth-from-the-wrong-layer"), ["arch"])
+
+
+def test_conv_depth_from_the_wrong_layer_loses_table_parameters_where_the_depth_changes(wrong_depth_results):
+    # F^2 D D + D instead of F^2 C D + D in layer_table: wrong wherever a conv layer changes the
+    # depth (VGG-16's blocks 1 to 4 each open with one, block 5 keeps 512, the head has none).
+    results, name = wrong_depth_results, "depth-from-the-wrong-layer"
+    expected = declared(results, "arch", name)
+    tables = [t for t in helpers.assignment_tests(results, "arch") if {"table", "params"} <= set(t["tags"])]
+    unchanged = [t for t in tables if "block 5" in t["name"] or "head" in t["name"]]
+    assert expected == [t for t in tables if t not in unchanged]
+    assert len(expected) >= 8 and len(unchanged) == 2
+    assert any("total" in t["name"] for t in expected)
+    _check_losses(results, expected)
+    # Block 5 and the head pass (and, by _check_losses, the shapes, activations, counts and fc_to_conv).
+    assert all(t["score"] == t["max_score"] for t in unchanged)
+    (arch,) = [a for a in results["assignments"] if a["name"] == "arch"]
+    assert any(d.startswith(mistake("arch", name).diagnosis) for d in arch["diagnoses"])

@@ -103,6 +103,38 @@ def test_stack_trained_on_raw_input_loses_stack_tests(workdir):
                                         & set(t["tags"])))
 
 
+def test_loss_averaged_over_elements_loses_loss_and_gradient_tests(workdir):
+    # 0.5 * mean(diff^2) with a gradient to match: every loss value and every gradient (checked
+    # against the reference loss) is 1/D of the stated one; training with the D times smaller
+    # steps may or may not still pass.
+    name = "loss-mean-over-elements"
+    sub = mistake_submission(workdir, NAME, name)
+    results = grade(sub, [NAME])
+    must = declared(results, NAME, name)
+    assert must == _tests(results, lambda t: {"loss", "gradient"} & set(t["tags"]))
+    assert len(must) == 9  # public loss and tied check, hidden loss value and 6 gradient checks
+    _check_losses(results, must, _tests(results, _training))
+    (assignment,) = [a for a in results["assignments"] if a["name"] == NAME]
+    (diagnosis,) = assignment["diagnoses"]
+    assert diagnosis.startswith(helpers.mistake(NAME, name).diagnosis + " (")
+
+
+def test_frozen_encoder_in_finetuning_is_not_caught_yet(workdir):
+    # Fine-tuning only the softmax layer keeps the held-out accuracy above the threshold and still
+    # beats a frozen random encoder: no hidden test catches it (see NOT_YET_CAUGHT in the catalogue).
+    # When this test fails, a hidden test catches the mistake: move the entry into MISTAKES.
+    import importlib.util
+
+    from grader.mistakes import catalogue_file
+    loader = importlib.util.spec_from_file_location("_not_yet_caught", catalogue_file(COURSE.assignment(NAME)))
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    (entry,) = [e for e in module.NOT_YET_CAUGHT if e["name"] == "finetune-frozen-encoder"]
+    sub = make_submission(workdir, NAME, replace=tuple(entry["replace"]), name="frozen-encoder")
+    results = grade(sub, [NAME])
+    assert lost(results, NAME) == []
+
+
 def test_reference_full_marks_with_pictures(workdir):
     sub = make_submission(workdir, NAME, name="reference")
     result = grade_submission(sub, COURSE, assignments=[NAME])

@@ -389,6 +389,17 @@ def test_md_inline_is_literal():
     assert inline.children[0].content == "Not graded: " + " ".join(text.split())
 
 
+@pytest.mark.parametrize("text", ["# Score: 100", "1. first", "12) twelfth", "- item", "+ item", "> quote",
+                                  "=== setext", "    indented code", "<script>x</script>", "[x]: http://a",
+                                  "***", "| a | b |", "~~~ fence", "\\*not emphasis*", "www.example.com &amp; x"])
+def test_md_inline_is_one_literal_paragraph_even_at_the_start_of_a_line(text):
+    tokens, flat = markdown_tokens(md_inline(text) + "\n")
+    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"], text
+    inline = next(t for t in flat if t.type == "inline")
+    assert "".join(c.content for c in inline.children if c.type == "text") == " ".join(text.split())
+    assert {c.type for c in inline.children} <= {"text"}, text
+
+
 def test_every_template_value_is_inert_and_gradebook_cells_too():
     from grader.batch.gradebook import safe_cell
     from grader.reports.render import environment

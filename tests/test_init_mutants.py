@@ -72,6 +72,65 @@ def test_uniform_bound_of_sqrt_var_loses_uniform_tests(workdir):
     _check_losses(results, expected)
 
 
+def _diagnosed(results, name):
+    """The assignment's diagnoses name the mistake `name` (and only it)."""
+    (assignment,) = [a for a in results["assignments"] if a["name"] == "init"]
+    (diagnosis,) = assignment["diagnoses"]
+    assert diagnosis.startswith(helpers.mistake("init", name).diagnosis + " (")
+
+
+def test_distribution_ignored_loses_uniform_tests(workdir):
+    # Always N(0, Var): the variance is right, so only the shape of the law (KS) gives it away, and
+    # only where "uniform" was asked for.
+    name = "distribution-ignored"
+    sub = mistake_submission(workdir, "init", name)
+    results = grade(sub, ["init"])
+    expected = declared(results, "init", name)
+    assert expected == _tagged(results, "uniform")
+    assert len(expected) == 3
+    _check_losses(results, expected)
+    _diagnosed(results, name)
+
+
+def test_xavier_avg_with_one_over_fan_in_loses_mode_avg_tests(workdir):
+    # Var = 1/n_in for mode "avg": the two mode-avg distribution tests and the public std sanity
+    # check (its (200, 100) shape is off by 13 %); square layers (activation_stats) do not notice.
+    name = "xavier-avg-with-one-over-fan-in"
+    sub = mistake_submission(workdir, "init", name)
+    results = grade(sub, ["init"])
+    expected = declared(results, "init", name)
+    assert _numbers(expected) == _numbers(_tagged(results, "xavier", "mode-avg") + _tagged(results, "xavier", "sanity"))
+    assert len(expected) == 3
+    _check_losses(results, expected)
+    _diagnosed(results, name)
+
+
+def test_conv_fan_in_of_channels_only_loses_conv_fan_tests(workdir):
+    # fan_in = C for (D, C, F, F): the conv fans with F > 1 (a 1x1 kernel's fans stay right), and the
+    # Xavier and He distribution tests on the conv shape; dense shapes keep full marks.
+    name = "conv-fan-in-channels-only"
+    sub = mistake_submission(workdir, "init", name)
+    results = grade(sub, ["init"])
+    expected = declared(results, "init", name)
+    assert len(expected) == 6
+    assert not any("10x20x1x1" in t["name"] for t in expected)
+    assert {"fans", "distribution", "sanity"} <= {tag for t in expected for tag in t["tags"]}
+    _check_losses(results, expected)
+    _diagnosed(results, name)
+
+
+def test_activation_ignored_loses_relu_and_linear_curves(workdir):
+    # Every layer uses tanh: the tanh curves are unchanged, the ReLU and linear ones are not.
+    name = "activation-ignored-always-tanh"
+    sub = mistake_submission(workdir, "init", name)
+    results = grade(sub, ["init"])
+    expected = declared(results, "init", name)
+    assert len(expected) == 4  # public He + ReLU, hidden Xavier + ReLU, He + ReLU, Xavier + linear
+    assert all("activation_stats" in t["tags"] for t in expected)
+    _check_losses(results, expected)
+    _diagnosed(results, name)
+
+
 def test_drawing_the_weights_before_the_inputs_keeps_full_marks(workdir):
     # A correct activation_stats that draws in another order (all weights first, then the
     # inputs) gives other curves at the same seed; the tolerances are sized for exactly that.

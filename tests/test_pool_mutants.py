@@ -1,8 +1,10 @@
 """Wrong-but-plausible max pooling solutions lose exactly the tests of what they break."""
+import re
+
 import pytest
 
 import helpers
-from helpers import assignment_score, declared, grade, lost, mistake_submission
+from helpers import assignment_score, declared, grade, lost, mistake, mistake_submission
 
 # The mutants are the catalogued mistakes (solutions/pool/mistakes.py): edits and declared tests.
 
@@ -11,9 +13,21 @@ def _numbers(tests):
     return sorted(t["number"] for t in tests)
 
 
-def _tagged(results, *, all_of=(), none_of=()):
+def _tagged(results, *, all_of=(), any_of=(), none_of=()):
     return [t for t in helpers.assignment_tests(results, "pool")
-            if set(all_of) <= set(t["tags"]) and not set(none_of) & set(t["tags"])]
+            if set(all_of) <= set(t["tags"]) and (not any_of or set(any_of) & set(t["tags"]))
+            and not set(none_of) & set(t["tags"])]
+
+
+def _stride_one(test):
+    """Whether the test's case has stride 1 (case ids "F1 S1 ...", "F3 S1 ...", or "(F = 3, S = 1)")."""
+    return re.search(r"\bS1\b|\bS = 1\b", test["name"]) is not None
+
+
+def _diagnosed(results, name):
+    """Whether the grading names the catalogued mistake `name` as the likely one."""
+    (pool,) = [a for a in results["assignments"] if a["name"] == "pool"]
+    return any(d.startswith(mistake("pool", name).diagnosis) for d in pool["diagnoses"])
 
 
 def _check_losses(results, expected):
@@ -71,3 +85,65 @@ def test_loop_over_output_positions_loses_speed_tests_only(workdir):
     assert expected == _tagged(results, all_of=("speed",))
     assert len(expected) == 2
     _check_losses(results, expected)
+
+
+# -- entries graded once per module (the sharper assertions below share a grading) -------------
+
+@pytest.fixture(scope="module")
+def stride_step_1_results(workdir):
+    return grade(mistake_submission(workdir, "pool", "stride-ignored-windows-step-by-1"), ["pool"])
+
+
+@pytest.fixture(scope="module")
+def padded_results(workdir):
+    return grade(mistake_submission(workdir, "pool", "last-window-padded"), ["pool"])
+
+
+@pytest.fixture(scope="module")
+def swapped_results(workdir):
+    return grade(mistake_submission(workdir, "pool", "argmax-row-column-swapped"), ["pool"])
+
+
+def test_windows_stepping_by_1_lose_every_value_test_with_a_stride_above_1(stride_step_1_results):
+    # Window (k, l) starts at (k, l) instead of (kS, lS): the output shape is right (it comes from
+    # the formula) but the values are those of stride 1.
+    results, name = stride_step_1_results, "stride-ignored-windows-step-by-1"
+    expected = declared(results, "pool", name)
+    values = _tagged(results, any_of=("forward", "backward"), none_of=("value_error",))
+    assert expected == [t for t in values if not _stride_one(t) and "returns shape" not in t["name"]]
+    assert len(expected) >= 15
+    assert {"maxpool_forward is vectorised (speed against the reference)",
+            "maxpool_backward is vectorised (speed against the reference)"} <= {t["name"] for t in expected}
+    _check_losses(results, expected)
+    # With S = 1 the windows step by 1 anyway: those cases (F1 S1, F3 S1, public F = 3, S = 1) pass.
+    stride_one = [t for t in values if _stride_one(t)]
+    assert len(stride_one) >= 7 and all(t["score"] == t["max_score"] for t in stride_one)
+    assert _diagnosed(results, name)
+
+
+def test_padding_the_last_window_loses_the_tiling_checks_only(padded_results):
+    # ceil((H - F)/S) + 1 windows with the input padded, instead of ValueError: only the forward's
+    # "(H - F) % S != 0" checks catch it (the backward check's dz has the floored shape, which a
+    # padded backward rejects as well).
+    results, name = padded_results, "last-window-padded"
+    expected = declared(results, "pool", name)
+    assert expected == [t for t in _tagged(results, all_of=("forward", "value_error"))
+                        if re.search(r"% stride != 0|multiple of S", t["name"])]
+    assert len(expected) == 3
+    _check_losses(results, expected)
+    # Every value test passes: where the windows tile, nothing is padded.
+    assert all(t["score"] == t["max_score"] for t in _tagged(results, none_of=("value_error",)))
+    assert _diagnosed(results, name)
+
+
+def test_swapped_argmax_axes_lose_backward_tests_but_the_constant_input(swapped_results):
+    # The window's maximum at (i, j) sends delta_kl to (j, i): every backward value test fails
+    # except the constant input, whose first maximum is the top-left entry (i = j = 0).
+    results, name = swapped_results, "argmax-row-column-swapped"
+    expected = declared(results, "pool", name)
+    backward = _tagged(results, all_of=("backward",), none_of=("value_error",))
+    assert expected == [t for t in backward if "constant input" not in t["name"]]
+    assert len(expected) == len(backward) - 1 >= 15
+    _check_losses(results, expected)
+    assert all(t["score"] == t["max_score"] for t in _tagged(results, all_of=("forward",)))
+    assert _diagnosed(results, name)

@@ -154,3 +154,45 @@ def test_a_child_that_stops_reading_cannot_block_the_grader(load):
     with pytest.raises(StudentTimeout):
         m.f(np.zeros(4 << 20))  # 32 MiB: far more than the pipe holds
     assert time.monotonic() - started < 5
+
+
+def test_call_many_answers_every_argument_set_in_one_round_trip(load):
+    m = load("import os\ndef f(x, k=1): return (x * k, os.getpid())\n")
+    results = m.call_many("f", [((np.arange(3.0) + i,), {"k": i}) for i in range(40)])
+    assert len(results) == 40
+    assert all(np.array_equal(r[0], (np.arange(3.0) + i) * i) for i, r in enumerate(results))
+    assert len({r[1] for r in results}) == 1, "one child answered them all"
+
+
+def test_call_many_raises_the_first_failure_and_checks_its_bounds(load):
+    from grader.sandbox.proxy import MAX_CALLS_PER_TRIP
+    m = load("def f(x):\n    if x == 3:\n        raise ValueError('three')\n    return x\n")
+    with pytest.raises(ValueError, match="three"):
+        m.call_many("f", [((i,), {}) for i in range(6)])
+    assert m.call_many("f", [((1,), {}), ((2,), {})]) == [1, 2], "the child serves on"
+    for count in (0, MAX_CALLS_PER_TRIP + 1):
+        with pytest.raises(ValueError, match="argument sets"):
+            m.call_many("f", [((1,), {})] * count)
+
+
+def test_call_many_with_a_forged_short_reply_is_a_bad_reply_and_the_child_is_replaced(load):
+    """Student code that writes its own reply frame (one result for two calls) gets no verdict
+    from it, and the stream is not left out of step: a fresh child serves the next call."""
+    from grader.sandbox import StudentBadReply
+    m = load("""
+        import sys
+        def f(x):
+            caller = sys._getframe(1).f_locals
+            if "call_id" in caller:
+                caller["replies"].write(sys.modules["wire"].encode({"id": caller["call_id"], "ok": [99]}))
+            return x
+        calls = 0
+        def count():
+            global calls
+            calls += 1
+            return calls
+        """)
+    assert [m.count(), m.count()] == [1, 2]
+    with pytest.raises(StudentBadReply, match="1 results for 2 calls"):
+        m.call_many("f", [((1,), {}), ((2,), {})])
+    assert m.count() == 1, "a fresh child, in step with the requests"

@@ -6,6 +6,7 @@ the grader itself failed) so one bad submission never stops a batch.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import resource
@@ -21,10 +22,12 @@ from ..course import load_course
 from ..intake import SubmissionError
 from ..models import GradingResult, GradingStatus
 from ..options import GradeOptions
-from ..pipeline import grade_submission
+from ..pipeline import KeptReferences, grade_submission
 
 PR_SET_PDEATHSIG = 1
 _ONE_AT_A_TIME = threading.Lock()  # grading uses process-wide state (stdout redirection, pytest)
+_KEPT = KeptReferences()           # this worker's reference children, reused for every student
+atexit.register(_KEPT.close)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def grade_job(job: Job) -> Outcome:
         started = time.perf_counter()
         try:
             course = load_course(Path(job.course_root))
-            result = grade_submission(Path(job.entry), course, list(job.assignments), job.options)
+            result = grade_submission(Path(job.entry), course, list(job.assignments), job.options, _KEPT)
             status = GradingStatus.EMPTY if result.status == GradingStatus.EMPTY else GradingStatus.GRADED
             reason = "empty submission: no file for any assignment" if status == GradingStatus.EMPTY \
                 else assignment_errors(result)

@@ -2,8 +2,8 @@
 ``CheckFailure`` with a message that names the function, the case and what differs."""
 from .compare import assert_close, expect_array, expect_raises, relative_error
 from .failure import CheckFailure, clip, quote
-from .gradient import check_gradient
+from .gradient import batched, check_gradient
 from .timing import SpeedJudge, SpeedResult
 
 __all__ = ["CheckFailure", "clip", "quote", "assert_close", "expect_array", "expect_raises", "relative_error",
-           "check_gradient", "SpeedJudge", "SpeedResult"]
+           "batched", "check_gradient", "SpeedJudge", "SpeedResult"]

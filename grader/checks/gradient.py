@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..sandbox.proxy import MAX_CALLS_PER_TRIP
 from .compare import expect_array
 from .failure import CheckFailure
 
@@ -37,14 +38,29 @@ def _precision(dtype) -> float:
     return float(np.finfo(dtype).eps) if dtype.kind == "f" else float(np.finfo(np.float64).eps)
 
 
-def check_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, grad, *, func: str,
+def batched(module, func: str, arg_sets: list[tuple[tuple, dict]]) -> list:
+    """``module.func(*args, **kwargs)`` for each (args, kwargs) in `arg_sets`: a sandboxed module
+    (the student's) answers them in as few round trips as its cap allows (``call_many``), a
+    module of the grader (the reference) in a plain loop."""
+    many = getattr(module, "call_many", None)
+    if many is None:
+        return [getattr(module, func)(*args, **kwargs) for args, kwargs in arg_sets]
+    return [r for start in range(0, len(arg_sets), MAX_CALLS_PER_TRIP)
+            for r in many(func, arg_sets[start:start + MAX_CALLS_PER_TRIP])]
+
+
+def check_gradient(loss: Callable[[np.ndarray], float] | None, x: np.ndarray, grad, *, func: str,
                    case: str, wrt: str, rng: np.random.Generator, rtol: float = 1e-5,
                    eps: float = 1e-6, max_elements: int = 64, n_directions: int = 4,
-                   forward_dtype=None, of: str = "your forward") -> None:
+                   forward_dtype=None, of: str = "your forward",
+                   losses: Callable[[list[np.ndarray]], list[float]] | None = None) -> None:
     """Check the analytic gradient `grad` of `loss` at `x` against centred differences.
 
     `of` names the forward `loss` is built from in messages ("your forward", "the reference
     maxpool_forward"). `forward_dtype` is the dtype that forward returned (None: float64).
+    `losses`, if given, replaces `loss`: the loss at each of a list of points, so a sandboxed
+    forward is evaluated at every point the check needs in one round trip (``batched``); the
+    points and the verdict are the same.
 
     rtol 1e-5 with eps 1e-6 in float64: the truncation error is O(eps²) and a wrong formula is
     off by O(1). Rounding makes each centred difference uncertain by about κ·u·|f|/eps (u the
@@ -62,24 +78,30 @@ def check_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, grad, *, 
     narrowed = (forward_dtype is not None and np.dtype(forward_dtype).kind == "f" and x_dtype.kind == "f"
                 and np.dtype(forward_dtype).itemsize < x_dtype.itemsize)
 
-    def value_at(point: np.ndarray) -> float:
-        value = float(loss(point))
-        if not np.isfinite(value):
-            raise CheckFailure(f"{func} ({case}): the forward gave a non-finite value during the gradient check")
-        return value
-
     if x.size <= max_elements:
         coords = list(np.ndindex(x.shape))
     else:
         flat = rng.choice(x.size, size=max_elements, replace=False)
         coords = [np.unravel_index(int(i), x.shape) for i in flat]
-    numeric = np.empty(len(coords))
-    for k, idx in enumerate(coords):
+    directions = []
+    if x.size > max_elements:   # drawn now, in the order the checks below use them
+        for _ in range(n_directions):
+            v = rng.standard_normal(x.shape)
+            directions.append(v / np.linalg.norm(v))
+    points = [x]
+    for idx in coords:
         step = np.zeros_like(x)
         step[idx] = eps
-        numeric[k] = (value_at(x + step) - value_at(x - step)) / (2 * eps)
+        points += [x + step, x - step]
+    for v in directions:
+        points += [x + eps * v, x - eps * v]
+    values = [float(v) for v in (losses(points) if losses is not None else [loss(p) for p in points])]
+    if len(values) != len(points) or not np.all(np.isfinite(values)):
+        raise CheckFailure(f"{func} ({case}): the forward gave a non-finite value during the gradient check")
+    at_x, pairs = values[0], np.array(values[1:]).reshape(-1, 2)
+    numeric = (pairs[:len(coords), 0] - pairs[:len(coords), 1]) / (2 * eps)
     picked = np.array([analytic[idx] for idx in coords])
-    noise = NOISE_FACTOR * _precision(forward_dtype) * abs(value_at(x)) / eps
+    noise = NOISE_FACTOR * _precision(forward_dtype) * abs(at_x) / eps
     floor = max(1e-6 * max(float(np.max(np.abs(numeric), initial=0)), float(np.max(np.abs(picked), initial=0)), 1e-6),
                 noise / rtol)
     head = f"{func} ({case}): "
@@ -96,18 +118,15 @@ def check_gradient(loss: Callable[[np.ndarray], float], x: np.ndarray, grad, *, 
             f"{head}{'Even so, the ' if narrowed else ''}gradient wrt {wrt} disagrees with finite differences "
             f"of {of} at index {index}: analytic {picked[worst]:.6g}, numeric {numeric[worst]:.6g} "
             f"(relative error {errors[worst]:.1e} > {rtol:.0e}); {off} of {len(coords)} checked elements off")
-    if x.size > max_elements:
-        for _ in range(n_directions):
-            v = rng.standard_normal(x.shape)
-            v /= np.linalg.norm(v)
-            num = (value_at(x + eps * v) - value_at(x - eps * v)) / (2 * eps)
-            ana = float(np.sum(analytic * v))
-            err = _pair_error(ana, num, floor)
-            if err > rtol:
-                raise CheckFailure(
-                    f"{head}{'Even so, the ' if narrowed else ''}gradient wrt {wrt} disagrees with finite "
-                    f"differences of {of} along a random direction: analytic {ana:.6g}, numeric {num:.6g} "
-                    f"(relative error {err:.1e} > {rtol:.0e})")
+    for v, (plus, minus) in zip(directions, pairs[len(coords):]):
+        num = (plus - minus) / (2 * eps)
+        ana = float(np.sum(analytic * v))
+        err = _pair_error(ana, num, floor)
+        if err > rtol:
+            raise CheckFailure(
+                f"{head}{'Even so, the ' if narrowed else ''}gradient wrt {wrt} disagrees with finite "
+                f"differences of {of} along a random direction: analytic {ana:.6g}, numeric {num:.6g} "
+                f"(relative error {err:.1e} > {rtol:.0e})")
     if narrowed:
         raise CheckFailure(f"{head}Within that noise the gradient wrt {wrt} agrees, but this check cannot "
                            f"tell whether it is right.")

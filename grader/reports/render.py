@@ -12,6 +12,7 @@ before rendering, every value a template prints is made ``inert`` once more (Jin
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -27,9 +28,14 @@ from .sanitize import clean_result, inert, md_code, md_inline
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
+@functools.lru_cache(maxsize=8)
 def environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment for a course's templates: made once per process (its templates are
+    compiled once, a batch renders every student with them), with Jinja's bytecode cache (a
+    private 0700 folder of this user in the temporary folder, keyed by each template's source)
+    so a one-off grading does not compile them again either."""
     folders = [str(p) for p in (template_dir, PACKAGE_TEMPLATES) if p is not None and Path(p).is_dir()]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), bytecode_cache=_bytecode_cache(),
                              autoescape=jinja2.select_autoescape(["html", "html.j2"]),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
                              finalize=_finalize)
@@ -39,6 +45,13 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
     for name in ("diagnoses", "failure_groups", "passed_tests"):
         env.globals[name] = getattr(feedback, name)
     return env
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    try:   # Jinja makes the folder 0700 and refuses one another user owns or could write to
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 def _finalize(value):

@@ -29,7 +29,11 @@ _ACTIVE = re.compile(
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional marks, embeddings, overrides, isolates
     "\u2028\u2029"                             # line and paragraph separators
     "\ud800-\udfff]")                          # lone surrogates
-_MD_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+# Characters that can open inline Markdown anywhere in a line (code, emphasis, links, images,
+# HTML and autolinks, entities, GFM tables and strikethrough, the escape itself); at the start of
+# a line every punctuation character is escaped and so is an ordered list's "1." or "1)".
+_MD_INLINE_MARKUP = re.compile(r"([\\`*_\[\]<>!|&~])")
+_MD_LINE_START = re.compile("^([" + re.escape(string.punctuation) + "]|[0-9]{1,9}[.)])")
 _BACKTICK_RUN = re.compile("`+")
 
 
@@ -68,10 +72,17 @@ def clean_result(result: GradingResult) -> GradingResult:
 
 
 def md_inline(text) -> str:
-    """`text` as literal Markdown inline text: one line, every ASCII punctuation character
-    backslash-escaped (CommonMark makes each such escape a literal character), so no emphasis,
-    link, HTML tag, heading or table cell can start inside it."""
-    return _MD_PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+    """`text` as literal Markdown inline text: one line, the characters that can open inline
+    markup backslash-escaped (CommonMark makes each such escape a literal character), and the
+    first character too where it could start a block, so no emphasis, link, HTML tag, heading,
+    list or table cell can start inside it, while "f(x): 1.5e-3" stays readable as plain text."""
+    line = " ".join(str(text).split())
+    start = _MD_LINE_START.match(line)
+    escaped = _MD_INLINE_MARKUP.sub(r"\\\1", line)
+    if start and not _MD_INLINE_MARKUP.fullmatch(start.group(0)[-1]):   # else escaped already
+        cut = start.end() - 1   # the markup inside the start is digits and one . ) or punctuation: unchanged
+        escaped = escaped[:cut] + "\\" + escaped[cut:]
+    return escaped
 
 
 def md_code(text, indent: int = 0) -> str:

@@ -152,7 +152,9 @@ def runtime_copy() -> Path:
 
 @functools.lru_cache(maxsize=None)
 def works(device: str) -> bool:
-    """Whether a bubblewrap sandbox (as configured for grading) can start Python with numpy here."""
+    """Whether a bubblewrap sandbox (as configured for grading: namespaces, mounts, seccomp, the
+    privilege drop) can start this Python and read numpy's package here. The probe's Python skips
+    `site` and opens numpy's ``__init__.py`` instead of importing it: ~20 ms of CPU, not ~300."""
     if shutil.which("bwrap") is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
         return False
     ident = identity.acquire()
@@ -162,7 +164,8 @@ def works(device: str) -> bool:
             seccomp_fd = seccomp_filter.program_fd() if seccomp_filter.available() else None
             try:
                 command = argv(Path(tmp), device, Limits(), (), ident, seccomp_fd)
-                command += [sys.executable, "-I", "-c", "import numpy"]
+                import numpy
+                command += [sys.executable, "-I", "-S", "-c", f"open({numpy.__file__!r}, 'rb').close()"]
                 done = subprocess.run(command, capture_output=True, timeout=60,
                                       pass_fds=() if seccomp_fd is None else (seccomp_fd,))
             except (OSError, subprocess.TimeoutExpired):

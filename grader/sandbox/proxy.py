@@ -20,6 +20,7 @@ from .errors import (StudentBadReply, StudentCrashed, StudentError, StudentRaise
 from .workspace import Session
 
 DEFAULT_CALL_TIMEOUT = 10.0
+MAX_CALLS_PER_TRIP = 256   # argument sets in one call_many round trip (a gradient check needs ~140)
 
 
 class SandboxedModule:
@@ -140,23 +141,41 @@ class SandboxedModule:
              timeout: float | None = None):
         return self.timed_call(func, args, kwargs, timeout)[1]
 
+    def call_many(self, func: str, arg_sets: list[tuple[tuple, dict]], timeout: float | None = None) -> list:
+        """Call `func` once per (args, kwargs) in `arg_sets`, in one round trip (finite differences:
+        many evaluations of one forward); return the results in order. The call limit applies to
+        each call (the round trip may take `len(arg_sets)` times it); the reply's caps are those of
+        one reply. The first call that raises ends the round trip and is raised."""
+        if not 0 < len(arg_sets) <= MAX_CALLS_PER_TRIP:
+            raise ValueError(f"call_many takes 1 to {MAX_CALLS_PER_TRIP} argument sets, not {len(arg_sets)}")
+        request = {"call": func, "many": [[list(args), dict(kwargs or {})] for args, kwargs in arg_sets]}
+        results = self._round_trip(func, request, timeout, len(arg_sets))[1]
+        if not isinstance(results, list) or len(results) != len(arg_sets):
+            self._drop_child()   # whatever it writes next is out of step with our requests
+            raise StudentBadReply(f"{func}: the student process sent {_count(results)} results for "
+                                  f"{len(arg_sets)} calls")
+        return results
+
     def timed_call(self, func: str, args: tuple = (), kwargs: dict | None = None,
                    timeout: float | None = None) -> tuple[float, object]:
         """Call `func` in the child; return (wall seconds measured here, result)."""
+        return self._round_trip(func, {"call": func, "args": list(args), "kwargs": dict(kwargs or {})}, timeout)
+
+    def _round_trip(self, func: str, request: dict, timeout: float | None, calls: int = 1) -> tuple[float, object]:
         if func in self._not_again:
             raise self._not_again[func]
         remaining = self._remaining()
         if remaining is not None and remaining <= 0:
             raise self._over_budget()
         child = self._child if self._child is not None and self._child.alive else self.start()
-        limit = self.call_timeout if timeout is None else timeout
+        limit = (self.call_timeout if timeout is None else timeout) * calls
         remaining = self._remaining()
         budget_bound = remaining is not None and remaining < limit
         if budget_bound:
             limit = max(remaining, 0.001)
         started = time.perf_counter()
         try:
-            child.send({"call": func, "args": list(args), "kwargs": dict(kwargs or {})}, limit)
+            child.send(request, limit)
             reply = child.receive(max(limit - (time.perf_counter() - started), 0.001))
         except TimeoutError:
             self._drop_child()
@@ -207,3 +226,7 @@ class SandboxedModule:
             raise StudentBadReply(f"{func} returned something that is not plain data "
                                   f"({str(reply['unsendable'])[:200]})")
         raise StudentBadReply(f"{func}: malformed reply from the student process")
+
+
+def _count(value) -> str:
+    return str(len(value)) if isinstance(value, list) else f"no list of ({type(value).__name__})"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
+_IMPORTED: dict[str, tuple[object, tuple[int, int] | None]] = {}   # test modules kept: name -> (module, version)
 
 
 @contextlib.contextmanager
@@ -35,19 +36,40 @@ def run_pytest(paths: list[str], rootdir: Path, plugins: list, extra: list[str] 
             "-p", "no:unraisableexception", *extra]
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), _no_plugin_autoload():
+        _forget_test_modules(rootdir)
         try:
             pytest.main(args, plugins=plugins)
         finally:
-            _forget_test_modules(paths)
+            _remember_test_modules(paths)
     return buffer.getvalue()
 
 
-def _forget_test_modules(paths: list[str]) -> None:
-    """Drop the test modules this run imported: importlib mode names them after their path
-    under the course root, so another course's tests (same relative path) would otherwise be
-    served the cached module of the first."""
-    folders = [str(Path(p).resolve()) for p in paths]
+def _remember_test_modules(paths: list[str]) -> None:
+    folders = [str(Path(p).resolve()) + os.sep for p in paths]
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None) or ""
-        if any(file.startswith(folder + os.sep) for folder in folders):
-            del sys.modules[name]
+        if any(file.startswith(folder) for folder in folders):
+            _IMPORTED.setdefault(name, (module, _version(file)))
+
+
+def _forget_test_modules(rootdir: Path) -> None:
+    """Keep the assignment test modules imported by earlier runs of the same course (a batch
+    worker imports them once, not once per student; they are trusted and hold no student
+    state), but drop those of another course folder or whose file changed since: importlib
+    mode names them after their path under the course root, so another course's tests (same
+    relative path) would otherwise be served the cached module of the first."""
+    root = str(Path(rootdir).resolve()) + os.sep
+    for name, (module, version) in list(_IMPORTED.items()):
+        file = getattr(module, "__file__", None) or ""
+        if sys.modules.get(name) is not module or not file.startswith(root) or _version(file) != version:
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+            del _IMPORTED[name]
+
+
+def _version(file: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

@@ -19,4 +19,15 @@ MISTAKES = [
                     "integer, else ValueError",
      "replace": [("    if span < 0 or span % stride:\n", "    if span < 0:\n")],
      "fails": [{"all_of": ["value_error"], "name": "% 2 != 0"}]},
+    {"name": "depth-from-the-wrong-layer",
+     "explanation": "a conv layer's parameters use its own depth D for the input depth C: F^2 C D + D takes "
+                    "C from the layer before (3 for the first VGG layer: 1.7k, not 37k)",
+     "replace": [("""            n_params = conv_param_count(channels, n_filters, f)
+            channels = n_filters
+""", """            channels = n_filters
+            n_params = conv_param_count(channels, n_filters, f)
+""")],
+     # The tables' parameters wherever a conv layer changes the depth: VGG-16's blocks 1 to 4 (block 5
+     # keeps 512 and the head has no conv), its total, the other networks and the public first block.
+     "fails": [{"all_of": ["table", "params"], "name": "^(?!.*(block 5|head))"}]},
 ]

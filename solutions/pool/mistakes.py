@@ -3,6 +3,9 @@
 `grader validate --mistakes pool` grades each one; tests/test_pool_mutants.py checks them in detail.
 """
 ROUTE = "dx[window_entry] += is_first_max * dz"
+# Names of the value tests whose case has a stride S > 1: all but the F1 S1 and F3 S1 cases (and the
+# public output-shape test, whose shape is right).
+STRIDE_ABOVE_1 = r"^(?!.*(S1\b|S = 1\b|returns shape))"
 
 MISTAKES = [
     {"name": "gradient-spread-over-window",
@@ -47,4 +50,38 @@ def maxpool_backward(dz, x, size=2, stride=2):
     return dx
 ''',
      "fails": [{"all_of": ["speed"]}]},
+    {"name": "stride-ignored-windows-step-by-1",
+     "explanation": "the windows step by 1 instead of by the stride S: window (k, l) starts at (k, l), not at "
+                    "(kS, lS) (Omega(k,l) = {kS..kS+F-1} x {lS..lS+F-1})",
+     "replace": [("slice(offset_i, offset_i + stride * (out_h - 1) + 1, stride)",
+                  "slice(offset_i, offset_i + out_h)"),
+                 ("slice(offset_j, offset_j + stride * (out_w - 1) + 1, stride)",
+                  "slice(offset_j, offset_j + out_w)")],
+     # Every value test with S > 1 (all but the F1 S1 and F3 S1 cases); the output shape and the
+     # geometry checks are right.
+     "fails": [{"any_of": ["forward", "backward"], "none_of": ["value_error"], "name": STRIDE_ABOVE_1}]},
+    {"name": "last-window-padded",
+     "explanation": "windows that do not tile the input are completed by padding the input (ceil((H - F)/S) "
+                    "+ 1 outputs); pooling has no padding: (H - F)/S + 1 must be an integer, else ValueError",
+     "replace": [("""    if (height - size) % stride or (width - size) % stride:
+        raise ValueError(f"windows of size {size} with stride {stride} do not tile "
+                         f"a {height}x{width} input: (H - F) and (W - F) must be multiples of S")
+    return (height - size) // stride + 1, (width - size) // stride + 1""",
+                  """    return -(-(height - size) // stride) + 1, -(-(width - size) // stride) + 1"""),
+                 ("""    out_h, out_w = pool_output_shape(x.shape, size, stride)
+""", """    out_h, out_w = pool_output_shape(x.shape, size, stride)
+    height, width = x.shape[2:]
+    x = xp.pad(x, ((0, 0), (0, 0), (0, (out_h - 1) * stride + size - height),
+                   (0, (out_w - 1) * stride + size - width)), constant_values=-xp.inf)
+"""),
+                 ("    return dx\n", "    return dx[..., :height, :width]\n")],
+     # The forward geometry checks only: the backward one passes a dz of the floored shape, which a
+     # padded backward rejects too (its dz would have ceil((H - F)/S) + 1 rows).
+     "fails": [{"all_of": ["value_error"], "name": "% stride != 0|multiple of S"}]},
+    {"name": "argmax-row-column-swapped",
+     "explanation": "the maximum's position in the window is unravelled in the wrong axis order ((j, i) "
+                    "instead of (i, j)), so delta_kl lands on the wrong pixel",
+     "replace": [(ROUTE, "dx[_window_slices(j, i, out_h, out_w, stride)] += is_first_max * dz")],
+     # A constant input's first maximum is the top-left entry, where (i, j) = (j, i).
+     "fails": [{"all_of": ["backward"], "none_of": ["value_error"], "name": "^(?!.*constant input)"}]},
 ]

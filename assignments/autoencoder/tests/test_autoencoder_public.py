@@ -10,7 +10,7 @@ stack, fine-tuned accuracy and what pretraining buys with few labels.
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailure, assert_close, check_gradient, expect_array, quote
+from grader.checks import CheckFailure, assert_close, batched, check_gradient, expect_array, quote
 from grader.datasets import load_digits
 
 
@@ -123,13 +123,15 @@ def test_gradient_check_tied_small(student, differentiated, rng):
     _expect(isinstance(grads, dict) and set(grads) == set(params),
             f"ae_loss_and_grads ({case}): grads must be a dict with keys {sorted(params)}")
     for key, value in params.items():
-        def loss(perturbed, key=key):
-            # your loss in a self-check; the reference's when grading
-            return float(differentiated.module.ae_loss_and_grads(x_in, x_target, {**params, key: perturbed})[0])
+        def losses(points, key=key):
+            # your loss in a self-check (every point in one round trip); the reference's when grading
+            pairs = batched(differentiated.module, "ae_loss_and_grads",
+                            [((x_in, x_target, {**params, key: p}), {}) for p in points])
+            return [float(_expect_pair(pair, "ae_loss_and_grads", case)[0]) for pair in pairs]
         # With tied weights, dL/dW = (encoder part) + (decoder part)^T: forgetting one shows
         # as an O(1) relative error. 1e-2 leaves room for the rounding of finite differences,
         # whose size depends on the dtype your function computes in (that of what it returned).
-        check_gradient(loss, value, grads[key], func="ae_loss_and_grads", case=case,
+        check_gradient(None, value, grads[key], func="ae_loss_and_grads", case=case, losses=losses,
                        wrt=key, rng=rng, rtol=1e-2, forward_dtype=getattr(grads[key], "dtype", None),
                        of=differentiated.of.replace("forward", "ae_loss_and_grads"))
 

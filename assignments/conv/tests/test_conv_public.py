@@ -11,7 +11,7 @@ width W, D filters of size F x F, stride S, padding P.
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailure, assert_close, check_gradient, expect_array, expect_raises, quote
+from grader.checks import CheckFailure, assert_close, batched, check_gradient, expect_array, expect_raises, quote
 
 # Hand-computed expectations in float64: only rounding differs (~1e-16), so 1e-10 has a wide
 # margin, while a wrong index or a missing term is off by O(1).
@@ -210,9 +210,16 @@ def forward(student, x, w, b, g):
                         func="conv2d_forward", case=GRAD_ID, shape=g.shape)
 
 
-def loss_of(student, x, w, b, g):
-    """L = sum(z * g): its gradient wrt z is g, so backward(g, ...) must return dL/dx, dL/dw, dL/db."""
-    return float(np.sum(forward(student, x, w, b, g) * g))
+def losses_of(module, vary, x, w, b, g):
+    """L = sum(z * g) at many values of one of x, w, b (`vary`: 0, 1 or 2), all evaluated in one
+    round trip to your sandboxed code (``batched``). Its gradient wrt z is g, so backward(g, ...)
+    must return dL/dx, dL/dw, dL/db."""
+    def losses(points):
+        arg_sets = [(tuple(p if i == vary else a for i, a in enumerate((x, w, b))),
+                     {"stride": GRAD_CASE["S"], "pad": GRAD_CASE["P"]}) for p in points]
+        return [float(np.sum(expect_array(z, func="conv2d_forward", case=GRAD_ID, shape=g.shape) * g))
+                for z in batched(module, "conv2d_forward", arg_sets)]
+    return losses
 
 
 def backward_parts(student, x, w, b, g):
@@ -235,9 +242,10 @@ def test_gradient_check_dx(student, differentiated, rng, case_id):
     """conv2d_backward's dx agrees with finite differences of conv2d_forward"""
     x, w, b, g = gradient_problem(rng)
     dx = backward_parts(student, x, w, b, g)[0]
-    check_gradient(lambda x_: loss_of(differentiated.module, x_, w, b, g), x, dx, func="conv2d_backward",
+    check_gradient(None, x, dx, func="conv2d_backward",
                    case=case_id + ", L = sum(z * g)", wrt="x", rng=rng,
-                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of)
+                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of,
+                   losses=losses_of(differentiated.module, 0, x, w, b, g))
 
 
 @pytest.mark.points(2)
@@ -247,9 +255,10 @@ def test_gradient_check_dw(student, differentiated, rng, case_id):
     """conv2d_backward's dw agrees with finite differences of conv2d_forward"""
     x, w, b, g = gradient_problem(rng)
     dw = backward_parts(student, x, w, b, g)[1]
-    check_gradient(lambda w_: loss_of(differentiated.module, x, w_, b, g), w, dw, func="conv2d_backward",
+    check_gradient(None, w, dw, func="conv2d_backward",
                    case=case_id + ", L = sum(z * g)", wrt="w", rng=rng,
-                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of)
+                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of,
+                   losses=losses_of(differentiated.module, 1, x, w, b, g))
 
 
 @pytest.mark.points(1)
@@ -259,9 +268,10 @@ def test_gradient_check_db(student, differentiated, rng, case_id):
     """conv2d_backward's db agrees with finite differences of conv2d_forward"""
     x, w, b, g = gradient_problem(rng)
     db = backward_parts(student, x, w, b, g)[2]
-    check_gradient(lambda b_: loss_of(differentiated.module, x, w, b_, g), b, db, func="conv2d_backward",
+    check_gradient(None, b, db, func="conv2d_backward",
                    case=case_id + ", L = sum(z * g)", wrt="b", rng=rng,
-                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of)
+                   forward_dtype=forward(differentiated.module, x, w, b, g).dtype, of=differentiated.of,
+                   losses=losses_of(differentiated.module, 2, x, w, b, g))
 
 
 # -- your naive and vectorised versions agree -------------------------------------------------

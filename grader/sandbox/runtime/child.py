@@ -195,17 +195,22 @@ def main() -> None:
         if not callable(func):
             send({"id": call_id, "missing": request["call"]})
             continue
-        args, kwargs = request.get("args", []), request.get("kwargs", {})
-        if xp is not None:
-            args, kwargs = to_device(args, xp), to_device(kwargs, xp)
-        try:
-            result = func(*args, **kwargs)
-            if sync is not None:
-                sync()
-        except BaseException as exc:
-            send({"id": call_id, "raised": describe_exception(exc, filename)})
-            continue
-        send({"id": call_id, "ok": result})
+        # one call, or ("many") the same function on several argument sets in one round trip
+        many = request.get("many")
+        sets = many if many is not None else [[request.get("args", []), request.get("kwargs", {})]]
+        results = []
+        for index, (args, kwargs) in enumerate(sets):
+            if xp is not None:
+                args, kwargs = to_device(args, xp), to_device(kwargs, xp)
+            try:
+                results.append(func(*args, **kwargs))
+                if sync is not None:
+                    sync()
+            except BaseException as exc:
+                send({"id": call_id, "raised": describe_exception(exc, filename), "index": index})
+                break
+        else:
+            send({"id": call_id, "ok": results if many is not None else results[0]})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,264 @@
+"""Grading benchmark: where every CPU-second of a grading goes.
+
+    python scripts/bench_grading.py [--scenarios full,conv,pool,arch,init,autoencoder,batch]
+                                    [--batch 20] [--repeat 1] [--json bench.json]
+
+Each scenario runs in a fresh process inside its own control group (cpuacct in v1, cpu.stat in
+v2; hierarchical, so the sandboxes' groups below it count too), so "CPU" is every process's:
+the grader, bubblewrap, the sandboxed children (killed, not reaped: `time` would miss them).
+Needs root or a delegated control group; elsewhere it falls back to the grader's own CPU plus
+its reaped children (marked "approx.").
+
+- full / <assignment>: `grader grade` of the reference solutions (all five, or one). The
+  grader process is instrumented from the outside (wrappers around the pipeline's functions,
+  nothing in the grader changed) and the CPU is split into: start-up (interpreter and
+  imports), sandbox starts (grader side, and the children's CPU until their first reply),
+  round trips (grader side: framing, validation, sweeps), the children's calls (student code
+  and the child's framing), pytest (collection, hooks, the tests' own work), reference calls
+  in the grader, the diagnosis, reports; with counts of sandbox starts and round trips.
+- batch: `grader batch` of N copies of the conv reference, with --jobs 1 and --jobs 2: CPU per
+  student and the speed-up.
+
+Prints a table and, with --json, writes every number so the next change can be compared.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("conv", "pool", "arch", "init", "autoencoder")
+PHASES = ("start-up", "sandbox starts (grader)", "sandbox starts (children)", "round trips (grader)",
+          "calls (children)", "collection", "reference calls", "diagnosis", "reports", "pytest and tests (rest)")
+
+
+# -- the measured process ------------------------------------------------------------------------
+def worker(argv: list[str], report: Path) -> None:
+    """Run `grader <argv>` in this process with the pipeline's functions wrapped, and write the
+    breakdown (grader-side CPU per phase, the children's CPU, counts) to `report`."""
+    started = time.process_time()
+    sys.path.insert(0, str(REPO))
+    import _pytest.main
+
+    import grader.cli
+    import grader.commands.grade
+    import grader.pipeline
+    import grader.sandbox.proxy as proxy
+    import grader.testing.plugin as plugin
+    spent = dict.fromkeys(PHASES, 0.0)
+    spent["start-up"] = time.process_time() - started
+    counts = {"sandbox starts": 0, "round trips": 0}
+    peak_child = [0]
+    nested = [0.0]   # grader CPU already booked to an inner phase, not to be booked twice
+
+    def timed(phase, function, count=None):
+        def wrapper(*args, **kwargs):
+            if count:
+                counts[count] += 1
+            before, inner = time.process_time(), nested[0]
+            try:
+                return function(*args, **kwargs)
+            finally:
+                took = time.process_time() - before
+                spent[phase] += took - (nested[0] - inner)
+                nested[0] = inner + took
+        return wrapper
+
+    real_start, real_close = proxy.SandboxedModule.start, proxy.SandboxedModule.close
+
+    def start(self):
+        child = timed("sandbox starts (grader)", real_start, "sandbox starts")(self)
+        spent["sandbox starts (children)"] += (self.cpu_seconds() or 0.0) - getattr(self, "_bench_cpu", 0.0)
+        self._bench_cpu = self.cpu_seconds() or 0.0
+        return child
+
+    def close(self):
+        box = self._box
+        if box is not None and box.group is not None:
+            spent["calls (children)"] += (self.cpu_seconds() or 0.0) - getattr(self, "_bench_cpu", 0.0)
+            peak_child[0] = max(peak_child[0], box.group.memory_peak())
+        real_close(self)
+
+    proxy.SandboxedModule.start, proxy.SandboxedModule.close = start, close
+    proxy.SandboxedModule.timed_call = timed("round trips (grader)", proxy.SandboxedModule.timed_call, "round trips")
+    _pytest.main.Session.perform_collect = timed("collection", _pytest.main.Session.perform_collect)
+    grader.pipeline.diagnose = timed("diagnosis", grader.pipeline.diagnose)
+    grader.commands.grade.write_reports = timed("reports", grader.commands.grade.write_reports)
+    real_reference = plugin.GradingPlugin.reference_module
+
+    def reference_module(self):
+        module = real_reference(self)
+        if not getattr(module, "_bench_wrapped", False):
+            for name, value in list(vars(module).items()):
+                if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == module.__name__:
+                    setattr(module, name, timed("reference calls", value))
+            module._bench_wrapped = True
+        return module
+
+    plugin.GradingPlugin.reference_module = reference_module
+    pytest_phase = timed("pytest and tests (rest)", grader.pipeline.run_tests)
+    grader.pipeline.run_tests = pytest_phase
+    try:
+        grader.cli.main(argv)
+    except SystemExit:
+        pass
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    report.write_text(json.dumps({"phases": spent, "counts": counts, "grader_cpu": time.process_time(),
+                                  "grader_peak_mib": own.ru_maxrss / 1024, "child_peak_mib": peak_child[0] / 2**20}))
+
+
+# -- the harness ---------------------------------------------------------------------------------
+def _cpu_group():
+    """(a new control group folder, a function reading its CPU seconds), or None without one."""
+    try:
+        from grader.sandbox import cgroups
+        mounts, own = cgroups._mounts(), cgroups._own_paths()
+    except Exception:  # noqa: BLE001 - no control groups here: fall back to rusage
+        return None
+    v1 = next((m for m, kind, opts in mounts if kind == "cgroup" and "cpuacct" in opts), None)
+    if v1 is not None:
+        group = Path(v1) / own["cpuacct"].lstrip("/") / f"bench-{os.getpid()}-{time.monotonic_ns()}"
+        return group, lambda: int((group / "cpuacct.usage").read_text()) / 1e9
+    v2 = next((m for m, kind, _ in mounts if kind == "cgroup2"), None)
+    if v2 is None:
+        return None
+    group = Path(v2) / own[""].lstrip("/") / f"bench-{os.getpid()}-{time.monotonic_ns()}"
+    return group, lambda: int(dict(line.split() for line in (group / "cpu.stat").read_text().splitlines())
+                              ["usage_usec"]) / 1e6
+
+
+def measure(command: list[str]) -> dict:
+    """Run `command`; wall seconds, CPU seconds of every process, and whether that is exact."""
+    found = _cpu_group()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    if found is not None:
+        group, usage = found
+        try:
+            group.mkdir()
+        except OSError:
+            found = None
+    try:
+        join = (lambda: (group / "cgroup.procs").write_text(str(os.getpid()))) if found else None
+        subprocess.run(command, preexec_fn=join, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        wall = time.perf_counter() - started
+        if found:
+            return {"wall": wall, "cpu": usage(), "exact": True}
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        return {"wall": wall, "cpu": cpu, "exact": False}
+    finally:
+        if found:  # wait for stragglers (a pool's workers exiting), then remove the groups, deepest first
+            deadline = time.monotonic() + 10
+            while any((f / "cgroup.procs").read_text().strip() for f in [group, *group.rglob("*")] if f.is_dir()):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"processes are left in {group}")
+                time.sleep(0.05)
+            for folder in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                folder.rmdir()
+            group.rmdir()
+
+
+def reference_submission(folder: Path, assignments) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in assignments:
+        shutil.copy(REPO / "solutions" / name / f"{name}.py", folder / f"{name}.py")
+    return folder
+
+
+def grade_scenario(name: str, work: Path) -> dict:
+    selected = ASSIGNMENTS if name == "full" else (name,)
+    submission = reference_submission(work / f"sub-{name}", selected)
+    report = work / f"{name}.json"
+    argv = ["grade", str(submission), "--out", str(work / f"out-{name}"), "--course", str(REPO), "-q"]
+    if name != "full":
+        argv += ["--assignment", name]
+    total = measure([sys.executable, __file__, "--worker", str(report), "--", *argv])
+    detail = json.loads(report.read_text())
+    children = total["cpu"] - detail["grader_cpu"]
+    booked = sum(detail["phases"].values()) - detail["phases"]["sandbox starts (children)"] - \
+        detail["phases"]["calls (children)"]
+    detail["phases"]["pytest and tests (rest)"] += detail["grader_cpu"] - booked   # what no wrapper saw
+    detail["phases"]["other children (bubblewrap, sweeps)"] = max(
+        children - detail["phases"]["sandbox starts (children)"] - detail["phases"]["calls (children)"], 0.0)
+    scores = json.loads((work / f"out-{name}" / "results.json").read_text())
+    return {**total, **detail, "score": [scores["score"], scores["max_score"]]}
+
+
+def batch_scenario(count: int, jobs: int, work: Path) -> dict:
+    folder = work / f"batch-{count}"
+    if not folder.exists():
+        for i in range(count):
+            reference_submission(folder / f"student{i:03d}", ("conv",))
+    out = work / f"batch-out-{jobs}"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out), "--course", str(REPO),
+               "--assignment", "conv", "--jobs", str(jobs), "-q"]
+    total = measure(command)
+    return {**total, "students": count, "jobs": jobs, "cpu_per_student": total["cpu"] / count}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default="full,conv,pool,arch,init,autoencoder,batch")
+    parser.add_argument("--batch", type=int, default=20, help="students in the batch scenario")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per scenario (the median is kept)")
+    parser.add_argument("--json", type=Path, help="write every number here")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("argv", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.argv[1:] if args.argv[:1] == ["--"] else args.argv, args.worker)
+        return
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        work = Path(tmp)
+        for name in args.scenarios.split(","):
+            if name == "batch":
+                for jobs in (1, 2):
+                    runs = sorted((batch_scenario(args.batch, jobs, work) for _ in range(args.repeat)),
+                                  key=lambda r: r["wall"])
+                    results[f"batch jobs={jobs}"] = runs[len(runs) // 2]
+            else:
+                runs = sorted((grade_scenario(name, work) for _ in range(args.repeat)), key=lambda r: r["cpu"])
+                results[name] = runs[len(runs) // 2]
+    print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+def print_table(results: dict) -> None:
+    graded = {k: v for k, v in results.items() if "phases" in v}
+    if graded:
+        names = list(graded)
+        print(f"{'CPU seconds':36}" + "".join(f"{n:>12}" for n in names))
+        rows = [("wall", "wall"), ("CPU, all processes", "cpu")]
+        for label, key in rows:
+            print(f"{label:36}" + "".join(f"{graded[n][key]:12.2f}" for n in names))
+        for phase in next(iter(graded.values()))["phases"]:
+            print(f"  {phase:34}" + "".join(f"{graded[n]['phases'][phase]:12.2f}" for n in names))
+        for count in ("sandbox starts", "round trips"):
+            print(f"{count:36}" + "".join(f"{graded[n]['counts'][count]:12d}" for n in names))
+        print(f"{'peak RSS grader / child (MiB)':36}" + "".join(
+            f"{graded[n]['grader_peak_mib']:7.0f}/{graded[n]['child_peak_mib']:<4.0f}" for n in names))
+        print(f"{'score':36}" + "".join(f"{'%g/%g' % tuple(graded[n]['score']):>12}" for n in names))
+        if not all(v["exact"] for v in graded.values()):
+            print("(approx.: no control group here; children killed before they were reaped are missed)")
+    batches = {k: v for k, v in results.items() if k.startswith("batch")}
+    for name, run in batches.items():
+        print(f"{name}: {run['students']} conv students, wall {run['wall']:.2f} s, CPU {run['cpu']:.2f} s, "
+              f"{run['cpu_per_student']:.3f} CPU-s per student")
+    if {"batch jobs=1", "batch jobs=2"} <= batches.keys():
+        print(f"speed-up --jobs 2 over --jobs 1: {batches['batch jobs=1']['wall'] / batches['batch jobs=2']['wall']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
