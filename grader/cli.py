@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .commands import CommandError, run_command
+from .commands import serve as serve_command
 from .options import add_arguments
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -88,13 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="with --gradescope: leave solutions/ and the secret out (public tests only)")
     release.add_argument("--wheel", type=Path, help="the grader wheel to ship (default: built with pip wheel "
                          "from the grader's source tree)")
+    serve_command.add_parser(add("serve", "the submission website (grader serve tokens: login tokens from a roster)"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return run_command(args)
+        return serve_command.run(args) if args.command == "serve" else run_command(args)
     except CommandError as exc:
         sys.stderr.write(f"grader: error: {exc}\n")
         return EXIT_USAGE

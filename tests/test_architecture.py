@@ -18,7 +18,7 @@ STAGES = [
     {"pipeline"},
     {"reports"},
     {"release"},
-    {"batch", "gradescope", "console", "commands", "cli", "__main__", "selfcheck", "notebook"},
+    {"batch", "gradescope", "console", "commands", "cli", "__main__", "selfcheck", "notebook", "serve"},
 ]
 # grader/__init__.py defines __version__ (stage 0: what the others import from it) and is also the
 # package's front door: `grader.check` imports the notebook module when called, inside the function.

@@ -75,9 +75,9 @@ def maxpool_backward(dz, x, size=2, stride=2):
                    (0, (out_w - 1) * stride + size - width)), constant_values=-xp.inf)
 """),
                  ("    return dx\n", "    return dx[..., :height, :width]\n")],
-     # The forward geometry checks only: the backward one passes a dz of the floored shape, which a
-     # padded backward rejects too (its dz would have ceil((H - F)/S) + 1 rows).
-     "fails": [{"all_of": ["value_error"], "name": "% stride != 0|multiple of S"}]},
+     # The forward geometry checks, and the backward's (it also passes dz of the padded shape)
+     "fails": [{"all_of": ["value_error"], "name": "% stride != 0|multiple of S"},
+               {"all_of": ["backward", "value_error"], "name": "geometry that does not fit"}]},
     {"name": "argmax-row-column-swapped",
      "explanation": "the maximum's position in the window is unravelled in the wrong axis order ((j, i) "
                     "instead of (i, j)), so delta_kl lands on the wrong pixel",

@@ -204,9 +204,13 @@ def test_backward_rejects_wrong_dz_shape(student):
 @pytest.mark.tags("backward", "value_error")
 def test_backward_rejects_bad_geometry(student):
     """maxpool_backward raises ValueError for geometry that does not fit"""
-    x, dz = np.zeros((1, 1, 6, 6)), np.zeros((1, 1, 2, 2))
-    expect_raises(ValueError, lambda: student.maxpool_backward(dz, x, size=3, stride=2),
-                  func="maxpool_backward", case="x shape (1, 1, 6, 6), size 3, stride 2: (6 - 3) % 2 != 0")
+    x = np.zeros((1, 1, 6, 6))
+    # dz of the floored output shape (2, 2) and of the padded ("ceil mode") one (3, 3): neither
+    # makes the geometry fit, so a backward that pads the last window must raise too
+    for dz_shape in ((1, 1, 2, 2), (1, 1, 3, 3)):
+        expect_raises(ValueError, lambda: student.maxpool_backward(np.zeros(dz_shape), x, size=3, stride=2),
+                      func="maxpool_backward",
+                      case=f"x shape (1, 1, 6, 6), size 3, stride 2: (6 - 3) % 2 != 0, dz shape {dz_shape}")
 
 
 # -- speed -------------------------------------------------------------------------------------

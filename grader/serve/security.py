@@ -1,0 +1,88 @@
+"""The session cookie and CSRF protection.
+
+The cookie holds ``{"a": account id, "t": a prefix of the account's token hash, "c": the CSRF
+token}``, signed and timestamped with the server's secret (itsdangerous): a student can read
+their cookie but not forge another's. It is HttpOnly (no script reads it), SameSite=Strict (no
+other site's page sends it), Secure behind HTTPS (``--secure-cookies``), and expires after
+``SESSION_S``. A visitor who is not logged in gets a cookie with only a CSRF token, so the
+login form is protected too. Every POST must carry the cookie's CSRF token in its ``csrf``
+field (compared in constant time); a form without it is refused with 403.
+
+The secret is ``GRADER_SERVE_SECRET`` (at least 32 characters) or a file ``secret`` in the data
+folder, created at first start (32 random bytes, owner-readable only).
+"""
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+COOKIE = "grader_session"
+SESSION_S = 12 * 3600
+SECRET_ENV = "GRADER_SERVE_SECRET"
+MAX_COOKIE_CHARS = 4096
+HASH_PREFIX = 16
+
+
+@dataclass(frozen=True)
+class SessionData:
+    account_id: int | None
+    token_prefix: str
+    csrf: str
+
+
+def server_secret(data_dir: Path) -> str:
+    """The signing secret (see the module docstring)."""
+    given = os.environ.get(SECRET_ENV, "")
+    if given:
+        if len(given) < 32:
+            raise ValueError(f"{SECRET_ENV} must be at least 32 characters")
+        return given
+    path = data_dir / "secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
+class Signer:
+    def __init__(self, secret: str):
+        self._serializer = URLSafeTimedSerializer(secret, salt="grader-serve-session")
+
+    def dump(self, data: SessionData) -> str:
+        return self._serializer.dumps({"a": data.account_id, "t": data.token_prefix, "c": data.csrf})
+
+    def load(self, cookie: str | None) -> SessionData | None:
+        """The session in `cookie`, or None when it is absent, forged, malformed or expired."""
+        if not cookie or len(cookie) > MAX_COOKIE_CHARS:
+            return None
+        try:
+            raw = self._serializer.loads(cookie, max_age=SESSION_S)
+            account, prefix, csrf = raw["a"], raw["t"], raw["c"]
+        except (BadSignature, KeyError, TypeError):
+            return None
+        if not (account is None or isinstance(account, int)) or not isinstance(prefix, str) \
+                or not isinstance(csrf, str) or len(csrf) < 20:
+            return None
+        return SessionData(account, prefix, csrf)
+
+
+def new_session(account_id: int | None = None, token_hash: str = "") -> SessionData:
+    return SessionData(account_id, token_hash[:HASH_PREFIX], secrets.token_urlsafe(24))
+
+
+def csrf_ok(session: SessionData | None, given: object) -> bool:
+    return (session is not None and isinstance(given, str) and 0 < len(given) <= 200
+            and hmac.compare_digest(session.csrf.encode(), given.encode()))
+
+
+def cookie_options(secure: bool) -> dict:
+    return {"key": COOKIE, "max_age": SESSION_S, "httponly": True, "samesite": "strict", "secure": secure,
+            "path": "/"}
