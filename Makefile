@@ -14,6 +14,8 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+	# every catalogued typical mistake must still be caught by the hidden tests (and named by the diagnosis)
+	$(BIN)/grader validate --mistakes
 
 install: $(VENV)/.installed
 

@@ -37,9 +37,14 @@ def run_pytest(paths: list[str], rootdir: Path, plugins: list, extra: list[str] 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), _no_plugin_autoload():
         _forget_test_modules(rootdir)
+        # pytest caches the assertion-rewritten test modules in their __pycache__ (where writable)
+        # only if bytecode may be written: allow it, as for any import (PYTHONDONTWRITEBYTECODE
+        # would otherwise make every grading rewrite and compile the course's tests again)
+        saved, sys.dont_write_bytecode = sys.dont_write_bytecode, False
         try:
             pytest.main(args, plugins=plugins)
         finally:
+            sys.dont_write_bytecode = saved
             _remember_test_modules(paths)
     return buffer.getvalue()
 

@@ -93,9 +93,10 @@ class _Encoder:
             raise WireError(f"array of dtype {arr.dtype} cannot cross (numeric dtypes only)")
         if len(self.blobs) >= MAX_BLOBS:
             raise WireError(f"more than {MAX_BLOBS} arrays in one message")
-        buf = io.BytesIO()
-        np.save(buf, arr if arr.flags.c_contiguous else arr.copy(order="C"), allow_pickle=False)
-        self.blobs.append(buf.getvalue())
+        arr = arr if arr.flags.c_contiguous else arr.copy(order="C")
+        head = io.BytesIO()   # the .npy header only; the data joins the frame without a copy of its own
+        np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(arr))
+        self.blobs.append((head.getvalue(), memoryview(arr).cast("B") if arr.size else b""))
         return {"t": "array", "i": len(self.blobs) - 1}
 
 
@@ -116,9 +117,9 @@ def encode(message) -> bytes:
         raise WireError(f"header of {len(header)} bytes is over the limit of {MAX_HEADER_BYTES} "
                         "(arrays cross as arrays, not as lists)")
     parts = [MAGIC, _U32.pack(len(header)), header, _U32.pack(len(encoder.blobs))]
-    for blob in encoder.blobs:
-        parts += [_U64.pack(len(blob)), blob]
-    return b"".join(parts)
+    for npy_header, data in encoder.blobs:
+        parts += [_U64.pack(len(npy_header) + len(data)), npy_header, data]
+    return b"".join(parts)   # the one copy of each array on the way out
 
 
 # -- decoding -----------------------------------------------------------------------------------
