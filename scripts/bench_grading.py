@@ -1,6 +1,6 @@
 """Grading benchmark: where every CPU-second of a grading goes.
 
-    python scripts/bench_grading.py [--scenarios full,conv,pool,arch,init,autoencoder,batch]
+    python scripts/bench_grading.py [--scenarios full,conv,pool,arch,init,autoencoder,again-conv,batch]
                                     [--batch 20] [--repeat 1] [--json bench.json]
 
 Each scenario runs in a fresh process inside its own control group (cpuacct in v1, cpu.stat in
@@ -16,6 +16,9 @@ its reaped children (marked "approx.").
   round trips (grader side: framing, validation, sweeps), the children's calls (student code
   and the child's framing), pytest (collection, hooks, the tests' own work), reference calls
   in the grader, the diagnosis, reports; with counts of sandbox starts and round trips.
+- again-<assignment>: a batch worker grading the reference of one assignment six times (reference
+  children and test modules kept, reports written as the batch's parent does): the CPU of the
+  first student and of each further one.
 - batch: `grader batch` of N copies of the conv reference, with --jobs 1 and --jobs 2: CPU per
   student and the speed-up.
 
@@ -106,13 +109,59 @@ def worker(argv: list[str], report: Path) -> None:
     plugin.GradingPlugin.reference_module = reference_module
     pytest_phase = timed("pytest and tests (rest)", grader.pipeline.run_tests)
     grader.pipeline.run_tests = pytest_phase
-    try:
-        grader.cli.main(argv)
-    except SystemExit:
-        pass
+    marginal = {}
+    if argv[0] == "again":   # a batch worker's second and later students: ["again", N, submission, assignment]
+        marginal = grade_again(int(argv[1]), Path(argv[2]), argv[3], spent, counts)
+    else:
+        try:
+            grader.cli.main(argv)
+        except SystemExit:
+            pass
     own = resource.getrusage(resource.RUSAGE_SELF)
-    report.write_text(json.dumps({"phases": spent, "counts": counts, "grader_cpu": time.process_time(),
+    report.write_text(json.dumps({"phases": spent, "counts": counts, "grader_cpu": time.process_time(), **marginal,
                                   "grader_peak_mib": own.ru_maxrss / 1024, "child_peak_mib": peak_child[0] / 2**20}))
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process's control group (every process in it), or of this process."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for file, scale in ((f"/sys/fs/cgroup/cpuacct{path}/cpuacct.usage", 1e9),
+                            (f"/sys/fs/cgroup{path}/cpu.stat", 1e6)):
+            if ("cpuacct" in controllers.split(",") or controllers == "") and os.path.exists(file):
+                text = Path(file).read_text()
+                return int(text if scale == 1e9 else dict(l.split() for l in text.splitlines())["usage_usec"]) / scale
+    return time.process_time()
+
+
+def grade_again(times: int, submission: Path, assignment: str, spent: dict, counts: dict) -> dict:
+    """Grade `submission` 1 + `times` times as a batch worker does (reference children and test
+    modules kept), writing reports as the batch's parent does; the phases and counts are those of
+    the repeats, per grading, and so is the CPU of every process."""
+    from grader.batch.worker import Job, grade_job
+    from grader.course import find_course
+    from grader.options import GradeOptions
+    from grader.reports import write_reports
+    course = find_course(REPO)
+    job = Job("s", "s", str(submission), str(course.root), (assignment,), GradeOptions())
+    out = submission.parent / f"again-out-{assignment}"
+    first = _own_cpu()
+    write_reports(grade_job(job).result, out, course.templates)
+    first = _own_cpu() - first
+    for key in spent:
+        if key != "start-up":
+            spent[key] = 0.0
+    counts.update(dict.fromkeys(counts, 0))
+    started = _own_cpu()
+    for _ in range(times):
+        write_reports(grade_job(job).result, out, course.templates)
+    each = (_own_cpu() - started) / times
+    for key in spent:
+        if key != "start-up":
+            spent[key] /= times
+    for key in counts:
+        counts[key] //= times
+    return {"first_cpu": first, "again_cpu": each}
 
 
 # -- the harness ---------------------------------------------------------------------------------
@@ -193,6 +242,15 @@ def grade_scenario(name: str, work: Path) -> dict:
     return {**total, **detail, "score": [scores["score"], scores["max_score"]]}
 
 
+def again_scenario(assignment: str, times: int, work: Path) -> dict:
+    """What each further student costs a batch worker (every process's CPU, per grading)."""
+    submission = reference_submission(work / f"again-{assignment}", (assignment,))
+    report = work / f"again-{assignment}.json"
+    total = measure([sys.executable, __file__, "--worker", str(report), "--", "again", str(times),
+                     str(submission), assignment])
+    return {**total, **json.loads(report.read_text())}
+
+
 def batch_scenario(count: int, jobs: int, work: Path) -> dict:
     folder = work / f"batch-{count}"
     if not folder.exists():
@@ -208,7 +266,7 @@ def batch_scenario(count: int, jobs: int, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="full,conv,pool,arch,init,autoencoder,batch")
+    parser.add_argument("--scenarios", default="full,conv,pool,arch,init,autoencoder,again-conv,batch")
     parser.add_argument("--batch", type=int, default=20, help="students in the batch scenario")
     parser.add_argument("--repeat", type=int, default=1, help="runs per scenario (the median is kept)")
     parser.add_argument("--json", type=Path, help="write every number here")
@@ -222,7 +280,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         work = Path(tmp)
         for name in args.scenarios.split(","):
-            if name == "batch":
+            if name.startswith("again-"):   # e.g. again-conv: a batch worker's marginal student
+                results[name] = again_scenario(name.removeprefix("again-"), 5, work)
+            elif name == "batch":
                 for jobs in (1, 2):
                     runs = sorted((batch_scenario(args.batch, jobs, work) for _ in range(args.repeat)),
                                   key=lambda r: r["wall"])
@@ -236,7 +296,7 @@ def main() -> None:
 
 
 def print_table(results: dict) -> None:
-    graded = {k: v for k, v in results.items() if "phases" in v}
+    graded = {k: v for k, v in results.items() if "phases" in v and not k.startswith("again-")}
     if graded:
         names = list(graded)
         print(f"{'CPU seconds':36}" + "".join(f"{n:>12}" for n in names))
@@ -252,6 +312,11 @@ def print_table(results: dict) -> None:
         print(f"{'score':36}" + "".join(f"{'%g/%g' % tuple(graded[n]['score']):>12}" for n in names))
         if not all(v["exact"] for v in graded.values()):
             print("(approx.: no control group here; children killed before they were reaped are missed)")
+    for name, run in results.items():
+        if name.startswith("again-"):
+            print(f"{name}: a batch worker's first student {run['first_cpu']:.2f} CPU-s, each further one "
+                  f"{run['again_cpu']:.2f} CPU-s (every process; grader side: " + ", ".join(
+                      f"{k} {v:.2f}" for k, v in run["phases"].items() if k != "start-up" and v >= 0.005) + ")")
     batches = {k: v for k, v in results.items() if k.startswith("batch")}
     for name, run in batches.items():
         print(f"{name}: {run['students']} conv students, wall {run['wall']:.2f} s, CPU {run['cpu']:.2f} s, "

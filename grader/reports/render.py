@@ -60,8 +60,10 @@ def _finalize(value):
     return inert(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
-def render_report(result: GradingResult, kind: str, template_dir: Path | None = None) -> str:
-    result = clean_result(result)
+def render_report(result: GradingResult, kind: str, template_dir: Path | None = None, *,
+                  cleaned: bool = False) -> str:
+    """The report of `kind` ("html" or "md"); `cleaned`: `result` already went through ``clean_result``."""
+    result = result if cleaned else clean_result(result)
     template = environment(template_dir).get_template(f"report.{kind}.j2")
     return template.render(result=result, student=Path(result.submission).name)
 
@@ -69,7 +71,8 @@ def render_report(result: GradingResult, kind: str, template_dir: Path | None = 
 def write_reports(result: GradingResult, out: Path, template_dir: Path | None = None) -> dict[str, Path]:
     """Write the three report files into `out`; return their paths by kind."""
     paths = {"json": out / "results.json", "html": out / "report.html", "md": out / "report.md"}
-    atomic_write(paths["html"], render_report(result, "html", template_dir))
-    atomic_write(paths["md"], render_report(result, "md", template_dir))
+    cleaned = clean_result(result)   # once for both templates
+    atomic_write(paths["html"], render_report(cleaned, "html", template_dir, cleaned=True))
+    atomic_write(paths["md"], render_report(cleaned, "md", template_dir, cleaned=True))
     atomic_write(paths["json"], json.dumps(results_dict(result), indent=2) + "\n")
     return paths
