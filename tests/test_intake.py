@@ -102,6 +102,41 @@ def test_zip_bomb_stops_at_the_size_cap(tmp_path):
     assert not (tmp_path / "out").exists()  # partial extraction removed
 
 
+class _Zeros(io.RawIOBase):
+    """`size` zero bytes, made as they are read (a 3 GiB member without 3 GiB of memory)."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def test_a_tar_gz_bomb_is_refused_from_its_headers_before_it_is_decompressed(tmp_path):
+    """A .tar.gz has no index: listing its members decompresses every member's data. A member
+    declaring far more than a submission could need is refused from its header."""
+    from grader.intake.rules import MAX_TAR_BYTES
+    archive = tmp_path / "bomb.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+        tar.addfile(tarfile.TarInfo("conv.py"), io.BytesIO(b""))
+        big = tarfile.TarInfo("data/zeros.bin")
+        big.size = 4 * MAX_TAR_BYTES
+        tar.addfile(big, io.BufferedReader(_Zeros(big.size)))
+        tar.addfile(tarfile.TarInfo("pool.py"), io.BytesIO(b""))
+    assert os.path.getsize(archive) < 8 << 20
+    started = time.process_time()
+    with pytest.raises(SubmissionError, match="MiB uncompressed in all"):
+        with open_submission(archive, tmp_path / "out"):
+            pass
+    assert time.process_time() - started < 0.5, "refused before the gigabyte was decompressed"
+
+
 def test_a_big_data_file_is_ignored_not_extracted(tmp_path):
     archive = make_zip(tmp_path / "data.zip", {"conv.py": b"x", "big.bin": b"\0" * (MAX_TOTAL_BYTES + 1024)})
     with open_submission(archive, tmp_path / "out") as intake:

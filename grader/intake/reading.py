@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from .rules import (MAX_ENTRIES, MAX_FILES, MAX_TOTAL_BYTES, VENV_MARKER, Ignored, SubmissionError, is_source,
-                    member_path, size_text, skipped_dir, skipped_prefix)
+from .rules import (MAX_ENTRIES, MAX_FILES, MAX_TAR_BYTES, MAX_TOTAL_BYTES, VENV_MARKER, Ignored,
+                    SubmissionError, is_source, member_path, size_text, skipped_dir, skipped_prefix)
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,15 @@ def _zip_members(archive: zipfile.ZipFile) -> list[_Member]:
 
 
 def _tar_members(archive: tarfile.TarFile) -> list[_Member]:
-    members = []
-    for member in archive:
+    """The members, listed without reading more than MAX_TAR_BYTES of member data: each header's
+    size is counted before the next header is looked for (which reads past that member's data)."""
+    members, declared = [], 0
+    while (member := archive.next()) is not None:
+        declared += max(member.size, 0)
+        if declared > MAX_TAR_BYTES:
+            raise SubmissionError(f"unsafe archive: its members hold more than {MAX_TAR_BYTES >> 20} MiB "
+                                  f"uncompressed in all (a tar is read whole to list it: leave data out, "
+                                  f"or send a .zip)")
         kind = ("dir" if member.isdir() else "file" if member.isreg()
                 else "link" if member.issym() or member.islnk() else "special")
         members.append(_Member(member.name, kind, member.size, float(member.mtime),
