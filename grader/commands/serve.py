@@ -3,6 +3,9 @@
     grader serve [--db URL] [--host H] [--port P] [--workers N] [--data DIR]
     grader serve tokens --roster roster.csv | --students DIR [--staff LOGIN ...] [--db URL] [--out FILE]
 
+At start, `grader serve` prints one line on stdout: the URL, the course, the workers and the
+sandbox (as asked, and what it resolved to here); its logs are JSON lines on stderr.
+
 Exit codes: 0 when the server stopped normally or the tokens were issued; 2 for unusable
 input (no course, a bad roster, an unreachable database, a bad option), with a one-line message.
 """
@@ -19,7 +22,7 @@ from .common import CommandError, course_of, options_of
 
 
 def add_parser(serve: argparse.ArgumentParser) -> None:
-    """The options of `grader serve` (and its `tokens` verb)."""
+    """The options of `grader serve`, and its `tokens` verb (a sub-command with only its own options)."""
     serve.add_argument("--db", help="database URL (default: SQLite in <course>/.serve/grader.db); "
                        "e.g. postgresql+psycopg://user@host/grader")
     serve.add_argument("--data", type=Path, help="folder for uploads, reports and the cookie secret "
@@ -33,14 +36,23 @@ def add_parser(serve: argparse.ArgumentParser) -> None:
                        help="how often a worker renews its lease (default: 5)")
     serve.add_argument("--secure-cookies", action="store_true", help="mark the session cookie Secure "
                        "(behind an HTTPS reverse proxy)")
-    serve.add_argument("serve_verb", nargs="?", choices=["tokens"], help="tokens: issue login tokens")
-    serve.add_argument("--roster", type=Path, help="with tokens: CSV with a 'student' column")
-    serve.add_argument("--students", type=Path, metavar="DIR", help="with tokens: one student per entry of this "
-                       "submissions folder (as grader batch reads it), e.g. build/examples")
-    serve.add_argument("--staff", action="append", default=[], metavar="LOGIN",
-                       help="with tokens: a staff login (repeatable)")
-    serve.add_argument("--out", type=Path, help="with tokens: write login,role,token to this CSV "
-                       "(default: standard output)")
+    serve.set_defaults(serve_verb=None, roster=None, students=None, staff=[], out=None)
+    verbs = serve.add_subparsers(dest="serve_verb", metavar="tokens", parser_class=type(serve))
+    tokens_ = verbs.add_parser("tokens", help="issue login tokens", description="Issue one login token per "
+                               "student (and staff login); issuing again replaces a token and ends its sessions.")
+    # the options shared with `grader serve` are SUPPRESSed here: given before `tokens`, they are kept
+    tokens_.add_argument("--course", type=Path, default=argparse.SUPPRESS, help="course folder (default: "
+                         "$GRADER_COURSE, else the current folder or a parent)")
+    tokens_.add_argument("--db", default=argparse.SUPPRESS, help="database URL (as for grader serve)")
+    tokens_.add_argument("--data", type=Path, default=argparse.SUPPRESS, help="data folder (as for grader serve)")
+    tokens_.add_argument("--roster", type=Path, help="CSV with a 'student' column")
+    tokens_.add_argument("--students", type=Path, metavar="DIR", help="one student per entry of this "
+                         "submissions folder (as grader batch reads it), e.g. build/examples")
+    tokens_.add_argument("--staff", action="append", default=[], metavar="LOGIN", help="a staff login (repeatable)")
+    tokens_.add_argument("--out", type=Path, help="write login,role,token to this CSV, owner-readable only "
+                         "(default: standard output)")
+    tokens_.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                         help="print only errors")
 
 
 def settings_of(args: argparse.Namespace):
@@ -94,7 +106,9 @@ def tokens(args: argparse.Namespace, settings) -> int:
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # secrets: owner only
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(buffer.getvalue())
-        sys.stderr.write(f"{len(issued)} tokens written to {args.out} (earlier tokens of these logins no longer work)\n")
+        noun = "token" if len(issued) == 1 else "tokens"
+        sys.stderr.write(f"{len(issued)} {noun} written to {args.out} (earlier tokens of these logins no longer "
+                         "work, and their sessions are over)\n")
     else:
         sys.stdout.write(buffer.getvalue())
     return 0
@@ -107,7 +121,22 @@ def serve(args: argparse.Namespace, settings) -> int:
     from ..serve.settings import read_policy
     setup_logging("warning" if args.quiet else "info")
     read_policy(settings.course_root)   # a broken course.toml is said before the server starts
-    app = create_app(settings, course_of(args), options_of(args))
+    course, options = course_of(args), options_of(args)
+    sandbox = sandbox_of(options)
+    app = create_app(settings, course, options)
+    print(f"grader serve: http://{settings.host}:{settings.port}/ · course {course.root} · "
+          f"{settings.workers} worker{'' if settings.workers == 1 else 's'} · sandbox {sandbox}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=int(settings.grace_s))
     return 0
+
+
+def sandbox_of(options) -> str:
+    """The sandbox the workers will use, as asked and as resolved here (refused at start when unusable)."""
+    from ..device import DeviceError, resolve_device
+    from ..sandbox.config import SandboxUnavailable, resolve_isolation
+    try:
+        isolation = resolve_isolation(options.sandbox, resolve_device(options.device)[0])
+    except (SandboxUnavailable, DeviceError) as exc:
+        raise CommandError(str(exc)) from None
+    return options.sandbox if options.sandbox == isolation.mode else f"{options.sandbox} ({isolation.mode})"

@@ -3,7 +3,11 @@
 - ``accounts``: who may log in (a login, a role, the SHA-256 of their token; never the token);
 - ``submissions``: every upload (an attempt) with its queue state and lease;
 - ``gradings``: every grading recorded (one per finished job: a regrade adds one);
-- ``workers``: the worker processes and their heartbeats.
+- ``workers``: the worker processes and their heartbeats;
+- ``login_sessions``: the sessions open now (the SHA-256 of each cookie's session id): logging
+  out deletes the row, so a copied cookie stops working at once;
+- ``refusals``: every refused upload (who, which assignment, when, why), for the rate limit on
+  refused uploads.
 
 Times are seconds since the epoch (floats), the same in SQLite and PostgreSQL. The schema is
 created and upgraded only by the Alembic migrations (``migrations/``, ``upgrade``), which the
@@ -53,7 +57,8 @@ class Submission(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     grading_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # the current grading
     __table_args__ = (Index("ix_submissions_queue", "state", "queued_at"),
-                      Index("ix_submissions_rate", "account_id", "assignment", "created_at"))
+                      Index("ix_submissions_rate", "account_id", "assignment", "created_at"),
+                      Index("ix_submissions_fair", "account_id", "state", "queued_at"))
 
 
 class Grading(Base):
@@ -80,6 +85,24 @@ class Worker(Base):
     heartbeat_at: Mapped[float] = mapped_column(Float)
     job: Mapped[int | None] = mapped_column(Integer, nullable=True)
     done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginSession(Base):
+    __tablename__ = "login_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)   # SHA-256 of the cookie's session id
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Refusal(Base):
+    __tablename__ = "refusals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    assignment: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(300))
+    __table_args__ = (Index("ix_refusals_rate", "account_id", "created_at"),)
 
 
 def open_engine(url: str) -> Engine:

@@ -1,7 +1,7 @@
 """The grading queue, in the database: nothing is lost, every job is recorded exactly once.
 
 A submission row is the job. ``state`` goes queued -> running -> done. A worker *claims* the
-oldest claimable job in one UPDATE statement (queued, or running under an expired lease): the
+next claimable job (queued, or running under an expired lease) in one UPDATE statement: the
 row gets a fresh random ``lease_token`` and ``lease_until``; a worker whose UPDATE matched no
 row (another took it first) tries the next. While grading, the worker *heartbeats*: it pushes
 ``lease_until`` forward, but only while the row still carries its token. It *completes* in one
@@ -14,16 +14,22 @@ grading row inserted. So:
 - a worker that was too slow (its lease expired and another took the job) cannot record: its
   completion matches no row, and its reports are deleted;
 - a regrade puts the row back in the queue with no token, so a grading in flight is discarded.
+
+The queue is fair between students: the next job is the one with the fewest jobs *of the same
+student* ahead of it (that student's older jobs still waiting or being graded when it was queued,
+whether graded since or not), then the oldest. So each student's first job goes before anyone's second: a student who queues twenty
+uploads delays the others by one grading, not twenty. ``position`` shows that same order.
 """
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .db import Grading, Submission, Worker
 
@@ -47,19 +53,35 @@ class Finished:
     seconds: float
 
 
-def _claimable(now: float):
-    return or_(Submission.state == QUEUED, and_(Submission.state == RUNNING, Submission.lease_until < now))
+def _claimable(now: float, row=Submission):
+    return or_(row.state == QUEUED, and_(row.state == RUNNING, row.lease_until < now))
+
+
+def _ahead(now: float, job):
+    """How many jobs of `job`'s student went or go before it: their older jobs that were not yet
+    graded when `job` was queued (waiting, being graded, or graded since). It never shrinks while
+    `job` waits, so a student's next job waits behind everyone else's jobs queued before it with
+    fewer of their own ahead (round robin, even with one worker)."""
+    other = aliased(Submission)
+    return (select(func.count()).select_from(other)
+            .outerjoin(Grading, and_(Grading.id == other.grading_id, other.state == DONE)).where(
+                other.account_id == job.account_id,
+                or_(other.queued_at < job.queued_at, and_(other.queued_at == job.queued_at, other.id < job.id)),
+                or_(other.state != DONE, Grading.finished_at > job.queued_at))
+            .correlate(job).scalar_subquery())
 
 
 def claim(engine: Engine, worker_id: str, lease_s: float, max_attempts: int) -> Claim | None:
-    """Take the oldest claimable job for `worker_id`, or None when the queue is empty."""
+    """Take the next claimable job (fair between students, then oldest) for `worker_id`, or None
+    when the queue is empty."""
     for _ in range(20):
         now, token = time.time(), secrets.token_hex(16)
         with engine.begin() as conn:
             _give_up_on_dead_jobs(conn, now, max_attempts)
-            oldest = (select(Submission.id).where(_claimable(now)).order_by(Submission.queued_at, Submission.id)
-                      .limit(1).scalar_subquery())
-            taken = conn.execute(update(Submission).where(Submission.id == oldest, _claimable(now)).values(
+            job = aliased(Submission)
+            nxt = (select(job.id).where(_claimable(now, job)).order_by(_ahead(now, job), job.queued_at, job.id)
+                   .limit(1).scalar_subquery())
+            taken = conn.execute(update(Submission).where(Submission.id == nxt, _claimable(now)).values(
                 state=RUNNING, lease_token=token, lease_owner=worker_id, lease_until=now + lease_s,
                 attempts=Submission.attempts + 1)).rowcount
         if taken:
@@ -121,16 +143,20 @@ def requeue(engine: Engine, submission_ids: list[int]) -> int:
             attempts=0)).rowcount
 
 
+def order(engine: Engine) -> list[int]:
+    """The claimable jobs' ids in the order ``claim`` takes them (as things stand now)."""
+    now, job = time.time(), aliased(Submission)
+    with engine.connect() as conn:
+        return list(conn.scalars(select(job.id).where(_claimable(now, job))
+                                 .order_by(_ahead(now, job), job.queued_at, job.id)))
+
+
 def position(engine: Engine, submission: Submission) -> int | None:
     """1 for the next job to be claimed; None unless queued."""
     if submission.state != QUEUED:
         return None
-    with engine.connect() as conn:
-        ahead = conn.scalar(select(func.count()).select_from(Submission).where(
-            Submission.state == QUEUED, or_(Submission.queued_at < submission.queued_at,
-                                            and_(Submission.queued_at == submission.queued_at,
-                                                 Submission.id < submission.id))))
-    return int(ahead) + 1
+    ids = order(engine)
+    return ids.index(submission.id) + 1 if submission.id in ids else None
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -146,3 +172,16 @@ def live_workers(engine: Engine, within_s: float) -> list[Worker]:
     with Session(engine) as session:
         return list(session.scalars(select(Worker).where(Worker.heartbeat_at >= time.time() - within_s)
                                     .order_by(Worker.started_at)))
+
+
+def alive_workers(engine: Engine, within_s: float, since: float | None, pids: set[int]) -> list[Worker]:
+    """Of the workers that heartbeat recently, those alive now: one of `pids` (this server's live
+    worker processes), on this host, registered since `since` (this server's start), one per pid.
+    A killed worker or one of a previous server run counts no longer, however recent its heartbeat."""
+    if since is None:
+        return []
+    host, found = socket.gethostname(), {}
+    for worker in live_workers(engine, within_s):
+        if worker.pid in pids and worker.host == host and worker.started_at >= since:
+            found[worker.pid] = worker   # started_at order: the latest row of a pid wins
+    return list(found.values())

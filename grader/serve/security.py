@@ -1,10 +1,12 @@
 """The session cookie and CSRF protection.
 
-The cookie holds ``{"a": account id, "t": a prefix of the account's token hash, "c": the CSRF
-token}``, signed and timestamped with the server's secret (itsdangerous): a student can read
+The cookie holds ``{"a": account id, "t": a prefix of the account's token hash, "s": the session
+id, "c": the CSRF token}``, signed and timestamped with the server's secret (itsdangerous): a student can read
 their cookie but not forge another's. It is HttpOnly (no script reads it), SameSite=Strict (no
 other site's page sends it), Secure behind HTTPS (``--secure-cookies``), and expires after
-``SESSION_S``. A visitor who is not logged in gets a cookie with only a CSRF token, so the
+``SESSION_S``. A logged-in session is also a row of ``login_sessions`` (the SHA-256 of its
+session id), checked on every request: logging out deletes the row, so a copied cookie stops
+working at once, and issuing a token again deletes the account's rows. A visitor who is not logged in gets a cookie with only a CSRF token, so the
 login form is protected too. Every POST must carry the cookie's CSRF token in its ``csrf``
 field (compared in constant time); a form without it is refused with 403.
 
@@ -13,6 +15,7 @@ folder, created at first start (32 random bytes, owner-readable only).
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
@@ -33,6 +36,7 @@ class SessionData:
     account_id: int | None
     token_prefix: str
     csrf: str
+    sid: str = ""        # the session id (logged-in sessions): its hash is a row of login_sessions
 
 
 def server_secret(data_dir: Path) -> str:
@@ -57,7 +61,8 @@ class Signer:
         self._serializer = URLSafeTimedSerializer(secret, salt="grader-serve-session")
 
     def dump(self, data: SessionData) -> str:
-        return self._serializer.dumps({"a": data.account_id, "t": data.token_prefix, "c": data.csrf})
+        return self._serializer.dumps({"a": data.account_id, "t": data.token_prefix, "c": data.csrf,
+                                       "s": data.sid})
 
     def load(self, cookie: str | None) -> SessionData | None:
         """The session in `cookie`, or None when it is absent, forged, malformed or expired."""
@@ -65,17 +70,23 @@ class Signer:
             return None
         try:
             raw = self._serializer.loads(cookie, max_age=SESSION_S)
-            account, prefix, csrf = raw["a"], raw["t"], raw["c"]
-        except (BadSignature, KeyError, TypeError):
+            account, prefix, csrf, sid = raw["a"], raw["t"], raw["c"], raw.get("s", "")
+        except (BadSignature, KeyError, TypeError, AttributeError):
             return None
         if not (account is None or isinstance(account, int)) or not isinstance(prefix, str) \
-                or not isinstance(csrf, str) or len(csrf) < 20:
+                or not isinstance(csrf, str) or len(csrf) < 20 or not isinstance(sid, str):
             return None
-        return SessionData(account, prefix, csrf)
+        return SessionData(account, prefix, csrf, sid)
 
 
 def new_session(account_id: int | None = None, token_hash: str = "") -> SessionData:
-    return SessionData(account_id, token_hash[:HASH_PREFIX], secrets.token_urlsafe(24))
+    """A fresh session (new CSRF token); a logged-in one gets a new session id too."""
+    sid = secrets.token_urlsafe(32) if account_id is not None else ""
+    return SessionData(account_id, token_hash[:HASH_PREFIX], secrets.token_urlsafe(24), sid)
+
+
+def sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode("ascii", "replace")).hexdigest()
 
 
 def csrf_ok(session: SessionData | None, given: object) -> bool:

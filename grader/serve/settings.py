@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -64,6 +64,7 @@ class ServeSettings:
 class Policy:
     """What course.toml's [serve] table says (each key optional)."""
     rate_limit: int = 10                 # accepted uploads per student, assignment and hour
+    refused_limit: int = 20              # refused uploads per student and hour (all assignments)
     late: str = "flag"                   # past the deadline: accept and flag, or refuse
     counts: str = "best"                 # which graded attempt counts: the best or the last
     max_upload_mib: float = 20.0         # uploads over this are refused before they are read in full
@@ -96,13 +97,15 @@ def read_policy(course_root: Path) -> Policy:
         raise SettingsError(f"{path}: {exc}") from None
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: [serve] must be a table")
-    known = {"rate_limit", "late", "counts", "max_upload_mib", "deadlines"}
+    known = {"rate_limit", "refused_limit", "late", "counts", "max_upload_mib", "deadlines"}
     if set(table) - known:
         raise SettingsError(f"{path}: unknown key(s) in [serve]: {', '.join(sorted(set(table) - known))}")
     policy = Policy(**{k: v for k, v in table.items() if k != "deadlines"},
                     deadlines=_deadlines(path, table.get("deadlines", {})))
     if not isinstance(policy.rate_limit, int) or policy.rate_limit < 1:
         raise SettingsError(f"{path}: serve.rate_limit must be a whole number of at least 1")
+    if not isinstance(policy.refused_limit, int) or policy.refused_limit < 1:
+        raise SettingsError(f"{path}: serve.refused_limit must be a whole number of at least 1")
     if policy.late not in LATE_POLICIES:
         raise SettingsError(f"{path}: serve.late must be one of {', '.join(LATE_POLICIES)}")
     if policy.counts not in COUNTS:
@@ -124,5 +127,8 @@ def _deadlines(path: Path, table) -> dict[str, datetime]:
                 raise SettingsError(f"{path}: serve.deadlines.{name}: not an ISO 8601 date-time") from None
         if not isinstance(value, datetime):
             raise SettingsError(f"{path}: serve.deadlines.{name}: not a date-time")
-        found[str(name)] = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        if value.tzinfo is None or value.utcoffset() is None:   # whose clock? refused, not guessed
+            raise SettingsError(f"{path}: serve.deadlines.{name}: give a UTC offset "
+                                f"(e.g. {value.isoformat()}+01:00, or Z for UTC)")
+        found[str(name)] = value
     return found

@@ -1,8 +1,13 @@
 """Uploads: read under a cap, stored content-addressed, checked by the grader's intake.
 
-Layout of the data folder: ``blobs/<aa>/<sha256>.<kind>`` (each upload's bytes, named by their
-hash, written once, fsynced before the upload is queued), ``reports/<submission>/<lease>/``
+Layout of the data folder: ``blobs/<aa>/<sha256>.<kind>`` (each accepted upload's bytes, named by
+their hash, written once, fsynced before the upload is queued), ``reports/<submission>/<lease>/``
 (each grading's reports), ``tmp/`` (scratch).
+
+An upload is first *staged* (``stage``: streamed under the cap into ``tmp/``, fsynced) and checked
+there by the intake; only an accepted upload is moved into ``blobs/`` (``keep``). A refused one
+is deleted (``discard``), so refused uploads never pile up, and a blob another submission
+already stored with the same bytes is never touched.
 
 An upload is refused, with a one-line ``UploadError`` and an HTTP status, when its declared
 size is over the cap (before a byte of it is read), when the bytes sent pass the cap (as soon
@@ -70,13 +75,20 @@ def blob_path(data_dir: Path, blob: str) -> Path:
     return data_dir / "blobs" / blob[:2] / blob
 
 
-def store(data_dir: Path, source, kind: str, cap: int) -> tuple[str, int]:
-    """Copy the open binary file `source` into the blob store, at most `cap` bytes; return
-    (blob name, size). The blob is on disk (fsynced) when this returns."""
+@dataclass(frozen=True)
+class Staged:
+    path: Path         # tmp/upload-*.<kind>, fsynced
+    blob: str          # its content address: <sha256>.<kind>
+    size: int
+
+
+def stage(data_dir: Path, source, kind: str, cap: int) -> Staged:
+    """Copy the open binary file `source` into ``tmp/``, at most `cap` bytes (nothing is left
+    behind when it is refused)."""
     scratch = data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
-    fd, tmp = tempfile.mkstemp(dir=scratch, prefix="upload-")
+    fd, tmp = tempfile.mkstemp(dir=scratch, prefix="upload-", suffix=f".{kind}")
     try:
         with os.fdopen(fd, "wb") as out:
             while chunk := source.read(CHUNK):
@@ -89,18 +101,27 @@ def store(data_dir: Path, source, kind: str, cap: int) -> tuple[str, int]:
             os.fsync(out.fileno())
         if size == 0:
             raise UploadError("the upload is empty")
-        blob = f"{digest.hexdigest()}.{kind}"
-        target = blob_path(data_dir, blob)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, target)
-            _fsync_folder(target.parent)
-        return blob, size
+        return Staged(Path(tmp), f"{digest.hexdigest()}.{kind}", size)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def keep(data_dir: Path, staged: Staged) -> str:
+    """Move an accepted upload into the blob store (on disk, fsynced, when this returns); its blob name."""
+    target = blob_path(data_dir, staged.blob)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        staged.path.unlink(missing_ok=True)
+    else:
+        os.replace(staged.path, target)
+        _fsync_folder(target.parent)
+    return staged.blob
+
+
+def discard(staged: Staged | None) -> None:
+    if staged is not None:
+        staged.path.unlink(missing_ok=True)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -114,8 +135,11 @@ def _fsync_folder(folder: Path) -> None:
 def materialise(data_dir: Path, blob: str, filename: str, scratch: Path) -> Path:
     """What to hand to the intake: an archive's blob as it is, a single file copied into a new
     folder under `scratch` as `filename`."""
-    path = blob_path(data_dir, blob)
-    if blob.endswith((".py", ".ipynb")):
+    return _materialise(blob_path(data_dir, blob), filename, scratch)
+
+
+def _materialise(path: Path, filename: str, scratch: Path) -> Path:
+    if path.name.endswith((".py", ".ipynb")):
         folder = scratch / "upload"
         folder.mkdir(parents=True)
         shutil.copyfile(path, folder / filename)
@@ -123,11 +147,11 @@ def materialise(data_dir: Path, blob: str, filename: str, scratch: Path) -> Path
     return path
 
 
-def check_intake(data_dir: Path, blob: str, filename: str, spec: AssignmentSpec) -> list[str]:
-    """Run the intake on the stored upload; return its notes, or raise ``UploadError``."""
+def check_intake(data_dir: Path, staged: Staged, filename: str, spec: AssignmentSpec) -> list[str]:
+    """Run the intake on the staged upload; return its notes, or raise ``UploadError``."""
     scratch = Path(tempfile.mkdtemp(dir=data_dir / "tmp", prefix="intake-"))
     try:
-        target = materialise(data_dir, blob, filename, scratch)
+        target = _materialise(staged.path, filename, scratch)
         with open_submission(target, scratch / "extract") as intake:
             skeleton = spec.skeleton_file.read_bytes() if spec.skeleton_file.is_file() else None
             located = intake.locate(spec.filename, skeleton)

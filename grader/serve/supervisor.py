@@ -38,10 +38,17 @@ class Supervisor:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._monitor: threading.Thread | None = None
+        self.started_at: float | None = None   # this server's generation: its workers registered after it
+
+    def alive(self) -> tuple[float | None, set[int]]:
+        """(when this server started its workers, the pids of those alive now): what /health counts."""
+        with self._lock:
+            return self.started_at, {p.pid for p in self.processes if p.poll() is None}
 
     def start(self) -> None:
         if not self.count:
             return
+        self.started_at = time.time()
         # the monitor thread starts every worker: a worker dies with the thread that started it
         # (PR_SET_PDEATHSIG), and this thread lives as long as the server
         self._monitor = threading.Thread(target=self._watch, name="worker-monitor", daemon=True)

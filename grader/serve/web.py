@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from starlette.formparsers import FormParser, MultiPartParser, MultiPartException
 
 from ..course import Course
+from .accounts import session_account
 from .db import Account
 from .security import COOKIE, SessionData, Signer, csrf_ok, new_session
 from .settings import Policy, ServeSettings, read_policy
@@ -82,11 +83,7 @@ def current_account(request: Request) -> Account | None:
     if session is None or session.account_id is None:
         return None
     with service(request).sessions() as db:
-        account = db.get(Account, session.account_id)
-    if account is None or account.token_hash[:len(session.token_prefix)] != session.token_prefix \
-            or not session.token_prefix:
-        return None   # the token was issued again since: this session is over
-    return account
+        return session_account(db, session)   # None once logged out or the token issued again
 
 
 def require_account(request: Request) -> Account:
@@ -148,4 +145,4 @@ def render(request: Request, name: str, status: int = 200, **context) -> HTMLRes
 
 
 __all__ = ["CSP", "LoginRequired", "PageError", "Service", "current_account", "ensure_session",
-           "read_form", "render", "require_account", "require_staff", "service", "templates_env"]
+           "read_form", "render", "require_account", "require_staff", "service", "session_of", "templates_env"]
