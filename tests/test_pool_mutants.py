@@ -76,6 +76,17 @@ def test_gradient_to_every_tied_maximum_loses_ties_tests(workdir):
     _check_losses(results, expected)
 
 
+def test_gradient_to_the_last_tied_maximum_loses_the_same_ties_tests_and_is_named(workdir):
+    # The offsets visited in reverse: on ties delta_kl goes to the last maximum; without ties,
+    # the one maximum gets it, so only the ties tests can tell.
+    name = "last-tied-maximum"
+    results = grade(mistake_submission(workdir, "pool", name), ["pool"])
+    expected = declared(results, "pool", name)
+    assert expected == _tagged(results, all_of=("ties",)) and len(expected) >= 4
+    _check_losses(results, expected)
+    assert _diagnosed(results, name)
+
+
 def test_loop_over_output_positions_loses_speed_tests_only(workdir):
     # Correct results everywhere, but a Python loop over every output position (k, l).
     name = "loop-over-output-positions"

@@ -22,6 +22,15 @@ MISTAKES = [
      "explanation": "on ties every maximal entry gets the gradient; the lecture routes it to the first maximum",
      "replace": [("is_first_max = (x[window_entry] == z) & ~routed", "is_first_max = (x[window_entry] == z)")],
      "fails": [{"all_of": ["ties"]}]},
+    {"name": "last-tied-maximum",
+     "explanation": "on ties the last maximal entry gets the gradient (offsets visited in reverse, or argmax "
+                    "of the flipped window); the lecture routes it to the first maximum",
+     "replace": [("""    for i in range(size):
+        for j in range(size):
+            window_entry""", """    for i in reversed(range(size)):
+        for j in reversed(range(size)):
+            window_entry""")],
+     "fails": [{"all_of": ["ties"]}]},
     {"name": "loop-over-output-positions",
      "explanation": "a Python loop over every output position (k, l): right values, but too slow",
      "append": '''
