@@ -174,7 +174,7 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
 
 
 def _diagnoses(spec: AssignmentSpec, plugin: GradingPlugin) -> list[str]:
-    """The catalogue's mistakes the student's failing calls behave like (grader/diagnosis.py), in
+    """The catalogue's mistakes the student's failing calls behave like (grader/diagnosis/), in
     the grader process after the student's sandbox is closed; nothing when every test passed."""
     if not plugin.failed_calls or not spec.has_solution:
         return []

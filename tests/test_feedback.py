@@ -81,3 +81,17 @@ def test_print_check_ends_with_the_hidden_points_line(monkeypatch):
     assert all(len(line) <= 80 for line in lines) and len(lines) <= 24
     assert "74 more points are in hidden tests" in " ".join(lines[-2:])
     assert lines[0].startswith("Convolution: public tests only") and "✗" in lines[2]
+
+
+@pytest.mark.parametrize("output, name, function", [
+    ("maxpool_backward raised SystemExit: 0", "maxpool_backward sends each window's gradient to its maximum",
+     "maxpool_backward"),
+    ("corrupt did not return within 10 s (stopped)", "corrupt: shape kept, entries zeroed", "corrupt"),
+    ("failed: KeyError in a hidden check (details of hidden tests are not shown)",
+     "A kernel with its only 1 in the top-left corner [conv2d_forward_naive]", "conv2d_forward_naive"),
+    ("the student process exited with code 1 during the call of fc_param_count", "fc_param_count: 32x32", "fc_param_count"),
+    ("the time budget for conv (300 s) is used up", "The lecture's example", "other"),
+])
+def test_a_failure_is_filed_under_the_function_its_message_or_name_names(output, name, function):
+    """A crash, a hang or a hidden check's exception is filed with the function's other failures."""
+    assert function_of(_test(1, False, output, name=name)) == function

@@ -3,7 +3,7 @@ correct output is never diagnosed, a catalogued mistake's output is, and results
 import numpy as np
 import pytest
 
-from grader.diagnosis import Call, Raised, close, diagnose
+from grader.diagnosis import Call, Raised, close, diagnose, explains
 from grader.mistakes import catalogue, changed_functions, variant_module
 from grader.models import AssignmentResult
 from helpers import COURSE
@@ -49,6 +49,24 @@ def test_flipped_kernel_outputs_are_diagnosed():
     flipped = variant_module(spec, next(m for m in catalogue(spec) if m.name == "flipped-kernel"))
     (found,) = diagnose(spec, _conv_calls(flipped, range(4)), reference)
     assert found.startswith("Likely mistake: a true convolution") and found.endswith("(conv2d_forward)")
+
+
+def test_a_second_bug_in_another_output_does_not_hide_the_first():
+    """dw from one image (catalogued) and db halved (not): each call's (dx, dw, db) matches the
+    variant where the mistake changes it (dw) but not as a whole; the mistake is still named."""
+    spec = COURSE.assignment("conv")
+    reference = _reference(spec)
+    one_image = variant_module(spec, next(m for m in catalogue(spec) if m.name == "weight-gradient-from-one-image"))
+    calls = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        x, w, b = rng.standard_normal((3, 2, 6, 6)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
+        dz = rng.standard_normal((3, 4, 4, 4))
+        dx, dw, db = one_image.conv2d_backward(dz, x, w, b, stride=1, pad=0)
+        calls.append(Call("conv2d_backward", (dz, x, w, b), {"stride": 1, "pad": 0}, (dx, dw, db / 2)))
+    (found,) = diagnose(spec, calls, reference)
+    assert found.startswith(next(m for m in catalogue(spec) if m.name == "weight-gradient-from-one-image").diagnosis)
+    assert not explains((dx, dw, db / 2), reference.conv2d_backward(dz, x, w, b), reference.conv2d_backward(dz, x, w, b))
 
 
 def test_close_compares_structure_dtype_and_values():

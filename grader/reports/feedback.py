@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from ..models import AssignmentResult, TestResult
 
 _FUNCTION = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?=[(:\[])")
+# "maxpool_backward raised SystemExit: 0", "conv2d_forward did not return within 10 s": the
+# sandbox's own messages name the function and say what happened to the call
+_FUNCTION_VERB = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*) (?=raised |returned |did not |ran out |has no |exited |"
+                            r"is not |should |sent |was |took )")
+_SNAKE_CASE = re.compile(r"\s*([A-Za-z]\w*_\w*) ")          # a test named after its function
+_NOT_FUNCTIONS = {"failed", "error", "errors", "note", "warning", "passed", "skipped"}   # "failed: ..."
+_TRAILING_ID = re.compile(r"\[([A-Za-z_]\w*)\]\s*$")         # "... [conv2d_forward_naive]"
 _PREFIX = re.compile(r"^likely mistake:\s*", re.IGNORECASE)   # the reports write it themselves
 CASE_LIMIT = 60
 
@@ -50,13 +57,16 @@ def diagnoses(assignment: AssignmentResult) -> list[str]:
 
 
 def function_of(test: TestResult) -> str:
-    """The function a failed test names at the start of its message, else the test's first word
-    when that is an identifier, else "other"."""
+    """The function a failed test names at the start of its message (before its case, or before
+    what happened to the call: "raised", "did not return", ...), else the one its name names (its
+    first word, or a bracketed parameter id such as "[conv2d_forward]"), else "other"."""
     for text in (test.output, test.name):
-        match = _FUNCTION.match(text or "")
-        if match:
+        match = _FUNCTION.match(text or "") or _FUNCTION_VERB.match(text or "")
+        if match and match.group(1).lower() not in _NOT_FUNCTIONS:
             return match.group(1)
-    return "other"
+    name = test.name or ""
+    match = _TRAILING_ID.search(name) or _SNAKE_CASE.match(name)
+    return match.group(1) if match else "other"
 
 
 def case_of(test: TestResult) -> str:

@@ -40,6 +40,7 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
                              finalize=_finalize)
     env.filters["points"] = lambda x: f"{x:g}"
+    env.filters["npoints"] = lambda x: f"{x:g} point" + ("" if x == 1 else "s")
     env.filters["md_inline"] = md_inline
     env.filters["md_code"] = md_code
     for name in ("diagnoses", "failure_groups", "passed_tests"):
