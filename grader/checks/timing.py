@@ -61,10 +61,12 @@ class SpeedJudge:
             return self.reference.timed_call(func, args, kwargs, timeout=60.0)
 
     def compare(self, func: str, make_case: Callable[[np.random.Generator], tuple[tuple, dict]], *,
-                threshold: float, case: str, repeats: int = 7, rtol: float = 1e-6) -> SpeedResult:
+                threshold: float, case: str, repeats: int = 7, rtol: float = 1e-6,
+                outputs: tuple[str, ...] = ()) -> SpeedResult:
         """Fail unless median(student) / median(reference) <= threshold on `make_case` inputs.
 
         `make_case(rng)` is called once per round with a generator seeded from fresh OS entropy.
+        `outputs` names the parts of a tuple result in messages (("dx", "dw", "db")).
 
         rtol 1e-6 for the outputs: both sides compute in float64 on identical inputs; only the
         order of summation differs.
@@ -92,7 +94,8 @@ class SpeedJudge:
             if len(got_parts) != len(exp_parts):
                 raise CheckFailure(f"{func} ({case}): returned {len(got_parts)} value(s) in a timed call, expected {len(exp_parts)}")
             for k, (g, e) in enumerate(zip(got_parts, exp_parts)):
-                what = "output" if len(exp_parts) == 1 else f"output {k}"
+                what = ("output" if len(exp_parts) == 1 else
+                        outputs[k] if len(outputs) == len(exp_parts) else f"output {k}")
                 assert_close(g, e, func=func, case=f"{case}, timed call {round_no}", rtol=rtol, what=what)
             if round_no:
                 ref_times.append(ref_t)
