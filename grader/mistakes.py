@@ -140,6 +140,7 @@ def changed_functions(variant: types.ModuleType, reference: types.ModuleType) ->
     changed = set()
     for name, function in functions.items():
         original = getattr(reference, name, None)
+        original = inspect.unwrap(original) if inspect.isfunction(original) else original   # a remembering wrapper
         if (not inspect.isfunction(original) or function.__name__ != original.__name__
                 or _code_key(function.__code__) != _code_key(original.__code__)):
             changed.add(name)

@@ -25,7 +25,8 @@ from .sandbox import Limits, SandboxConfig, SandboxedModule, StudentError, resol
 from .sandbox.launcher import protect_folders
 from .sandbox.workspace import Session
 from .secret import read_secret
-from .testing.plugin import GradingPlugin
+from .testing.plugin import GradingPlugin, import_reference
+from .testing.reference_memo import ReferenceMemo
 from .testing.runner import run_pytest
 
 TEST_TIMEOUT = 300  # pytest-timeout backstop per test, seconds (student calls have their own limits)
@@ -57,15 +58,26 @@ def resolve(course: Course, specs: list[AssignmentSpec], options: GradeOptions) 
 
 
 class KeptReferences:
-    """The reference solutions' sandboxed children (timed against students' in speed tests), kept
-    by a long-lived process (a batch worker) across gradings: trusted code only, never anything
-    of a student's. One child per (reference file and its version, sandbox configuration), in a
-    session of their own; ``close`` (or the process's end: the next grader sweeps the session)
-    ends them."""
+    """The reference solutions, kept by a long-lived process (a batch worker) across gradings:
+    trusted code only, never anything of a student's. Their sandboxed children (timed against
+    students' in speed tests), one per (reference file and its version, sandbox configuration), in
+    a session of their own (``close``, or the process's end: the next grader sweeps the session,
+    ends them); and their modules, imported once and remembering their results (``module``)."""
 
     def __init__(self):
         self._session: Session | None = None
         self._children: dict[tuple, SandboxedModule] = {}
+        self._modules: dict[tuple, object] = {}
+        self.memo = ReferenceMemo()
+
+    def module(self, spec: AssignmentSpec):
+        """The reference imported in this process once per version of its file, remembering its
+        results across gradings (every student of a batch is graded on the same hidden inputs)."""
+        stat = spec.solution_file.stat()
+        key = (str(spec.solution_file), stat.st_mtime_ns, stat.st_size)
+        if key not in self._modules:
+            self._modules[key] = self.memo.wrap(import_reference(spec), ":".join(map(str, key)))
+        return self._modules[key]
 
     def child(self, spec: AssignmentSpec, config: SandboxConfig) -> SandboxedModule:
         stat = spec.solution_file.stat()
@@ -133,6 +145,7 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
             if not public_only:
                 if kept is not None:
                     plugin.reference_child = kept.child(spec, grading.config)
+                    plugin.use_reference(kept.module(spec))
                 else:
                     ref_files = session.folder / f"reference-{spec.name}"
                     ref_files.mkdir()

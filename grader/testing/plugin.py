@@ -162,13 +162,13 @@ class GradingPlugin:
         if not self.spec.has_solution:
             pytest.skip("needs the reference solution (instructor copy only)")
         if self._reference_module is None:
-            name = f"_grader_reference_{self.spec.name}"
-            loader_spec = importlib.util.spec_from_file_location(name, self.spec.solution_file)
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[name] = module
-            loader_spec.loader.exec_module(module)
-            self._reference_module = module
+            self._reference_module = import_reference(self.spec)
         return self._reference_module
+
+    def use_reference(self, module) -> None:
+        """Use `module` as the reference (a batch worker's, imported once and remembering its
+        results: ``reference_memo``) instead of importing it for this grading."""
+        self._reference_module = module
 
     # -- results -----------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -220,6 +220,16 @@ class GradingPlugin:
         if hidden:
             return f"failed: {type(exc).__name__} in a hidden check (details of hidden tests are not shown)"
         return text[-PUBLIC_OUTPUT_LIMIT:]
+
+
+def import_reference(spec: AssignmentSpec):
+    """The reference solution of `spec` as a module of the grader process (trusted code)."""
+    name = f"_grader_reference_{spec.name}"
+    loader_spec = importlib.util.spec_from_file_location(name, spec.solution_file)
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[name] = module
+    loader_spec.loader.exec_module(module)
+    return module
 
 
 def _display_name(item: pytest.Item) -> str:
