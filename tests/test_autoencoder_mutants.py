@@ -127,7 +127,7 @@ def test_frozen_encoder_in_finetuning_loses_only_the_encoder_update_test(workdir
     must = declared(results, NAME, name)
     assert [t["name"] for t in must] == [t["name"] for t in _tests(results, lambda t: "the encoders' W_k and b_k change" in t["name"])]
     assert len(must) == 1
-    _check_losses(results, must)
+    _check_losses(results, must, _tests(results, lambda t: {"finetune", "training"} <= set(t["tags"])))
     (assignment,) = [a for a in results["assignments"] if a["name"] == NAME]
     (diagnosis,) = assignment["diagnoses"]
     assert diagnosis == helpers.mistake(NAME, name).diagnosis + " (finetune)"

@@ -48,5 +48,7 @@ MISTAKES = [
                     "(step 4: fine-tune all parameters)",
      "replace": [("for layer, vel, grad in zip(model, velocity, grads):",
                   "for layer, vel, grad in zip(model[-1:], velocity[-1:], grads[-1:]):")],
-     "fails": [{"all_of": ["finetune", "training"], "name": "the encoders' W_k and b_k change"}]},
+     "fails": [{"all_of": ["finetune", "training"], "name": "the encoders' W_k and b_k change"}],
+     # its held-out accuracy sits near the threshold: above it for most hidden inputs, not all
+     "may_fail": [{"all_of": ["finetune", "training"]}]},
 ]
