@@ -198,3 +198,25 @@ def test_serve_prints_where_it_listens(site, tmp_path):
     first = next(line for line in shown.splitlines() if line.startswith("grader serve:"))
     assert f"http://127.0.0.1:{server.port}/" in first and str(course.resolve()) in first
     assert "0 workers" in first and "sandbox basic" in first
+
+
+def test_the_live_summary_leaves_unsubmitted_assignments_out_of_their_distributions():
+    """A student who has submitted only arch is in arch's distribution, not a 0 in conv's."""
+    import re
+
+    from grader.batch.discovery import Entry
+    from grader.batch.records import StudentRecord, StudentRow, not_graded
+    from grader.models import AssignmentResult, GradingResult, GradingStatus, TestResult
+    from grader.serve.results import NO_SUBMISSION, summary_html
+    from tests.helpers import COURSE
+    parts = [AssignmentResult(name=s.name, title=s.title, tests=[], error=NO_SUBMISSION) for s in COURSE.assignments]
+    arch = next(k for k, a in enumerate(parts) if a.name == "arch")
+    parts[arch] = AssignmentResult(name="arch", title="Architecture arithmetic", tests=[TestResult(
+        name="t", number="arch.1", assignment="arch", max_score=53, passed=True, visibility="visible")])
+    result = GradingResult("s0", parts, "bubblewrap", "cpu", "0", 1.0)
+    rows = [StudentRow(Entry("s0", "s0", None), StudentRecord("s0", "s0", GradingStatus.GRADED, result)),
+            StudentRow(Entry("s1", "s1", None), StudentRecord("s1", "s1", GradingStatus.ERROR,
+                                                              not_graded("s1", "x", [])))]
+    html = summary_html(rows, COURSE, "live")
+    assert re.search(r"Architecture arithmetic \(arch\)</td>\s*<td[^>]*>53</td>\s*<td[^>]*>1</td>", html)
+    assert re.search(r"Convolution \(conv\)</td>\s*<td[^>]*>103</td>\s*<td[^>]*>0</td>", html)

@@ -30,6 +30,7 @@ from .db import Account, Grading, Submission
 from .settings import Policy
 
 COUNTING = ("graded", "empty")          # gradings that may count (a grader error never replaces a score)
+NO_SUBMISSION = "no submission"         # an assignment the student has not submitted (yet)
 MAX_RESULTS_BYTES = 64 << 20
 
 
@@ -101,7 +102,7 @@ def class_rows(session: Session, data_dir: Path, course: Course, policy: Policy)
             result = load_result(data_dir, attempt.grading, account.login) if attempt else None
             found = next((a for a in result.assignments if a.name == spec.name), None) if result else None
             if found is None:
-                reason = "no submission" if attempt is None else (attempt.grading.reason or "no result")
+                reason = NO_SUBMISSION if attempt is None else (attempt.grading.reason or "no result")
                 found = not_graded(account.login, reason, [(spec.name, spec.title)]).assignments[0]
             else:
                 found.title, first, seconds = spec.title, first or result, seconds + attempt.grading.seconds
@@ -132,6 +133,9 @@ def summary_html(rows: list[StudentRow], course: Course, title: str) -> str:
     specs = list(course.assignments)
     maxima_ = maxima(rows, specs)
     stats = assignment_stats(rows, [(s.name, s.title) for s in specs], maxima_)
+    for entry in stats:   # live: an assignment a student has not submitted yet is not a 0 in its distribution
+        entry.scores = [r.score(entry.name) for r in rows if r.result is not None and r.status == GradingStatus.GRADED
+                        and any(a.name == entry.name and a.error != NO_SUBMISSION for a in r.result.assignments)]
     summary = class_summary(rows, stats, title=title)
     return environment(course.templates).get_template("summary.html.j2").render(summary=summary)
 
