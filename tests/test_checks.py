@@ -104,3 +104,12 @@ def test_assert_close_shows_enough_digits_and_names_a_dtype_difference():
     with pytest.raises(CheckFailure) as failure:
         assert_close(np.float64([1.0, 2.0]), np.float64([1.0, 3.0]), func="f", case="c", rtol=1e-12)
     assert "expected 3, got 2;" in str(failure.value) and "dtype" not in str(failure.value)
+
+
+def test_a_narrow_gradient_dtype_is_named_first():
+    """A float16 gradient of a float64 input fails (its rounding alone is ~1e-3) and says why first."""
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    g = np.random.default_rng(1).standard_normal((3, 4))
+    with pytest.raises(CheckFailure, match=r"^f \(c\): the gradient wrt x is float16 for float64 input; "):
+        check_gradient(lambda p: float(np.sum(p * g)), x, g.astype(np.float16), func="f", case="c", wrt="x",
+                       rng=np.random.default_rng(2))

@@ -74,7 +74,7 @@ def check_gradient(loss: Callable[[np.ndarray], float] | None, x: np.ndarray, gr
     x_dtype = np.asarray(x).dtype
     x = np.asarray(x, dtype=np.float64)
     analytic = expect_array(grad, func=func, case=case, shape=x.shape, what=f"gradient wrt {wrt}")
-    analytic = analytic.astype(np.float64)
+    grad_dtype, analytic = analytic.dtype, analytic.astype(np.float64)
     narrowed = (forward_dtype is not None and np.dtype(forward_dtype).kind == "f" and x_dtype.kind == "f"
                 and np.dtype(forward_dtype).itemsize < x_dtype.itemsize)
 
@@ -105,6 +105,8 @@ def check_gradient(loss: Callable[[np.ndarray], float] | None, x: np.ndarray, gr
     floor = max(1e-6 * max(float(np.max(np.abs(numeric), initial=0)), float(np.max(np.abs(picked), initial=0)), 1e-6),
                 noise / rtol)
     head = f"{func} ({case}): "
+    if grad_dtype.kind == "f" and x_dtype.kind == "f" and grad_dtype.itemsize < x_dtype.itemsize:
+        head += f"the gradient wrt {wrt} is {grad_dtype.name} for {x_dtype.name} input; "   # say the likely cause first
     if narrowed:
         head += (f"{of} returned {np.dtype(forward_dtype).name} for {x_dtype.name} input, so its finite "
                  f"differences carry rounding noise up to about {noise:.1e}; return {x_dtype.name} "
