@@ -1,6 +1,6 @@
 # Two set-up commands on a fresh machine:
 #   make demo   installs everything and grades the example class (examples/ + scripts/make_examples.py; reports in reports/)
-#   make test   installs everything and runs the framework's tests
+#   make test   installs everything, runs the framework's tests and grader validate --mistakes
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
