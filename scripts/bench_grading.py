@@ -322,7 +322,8 @@ def print_table(results: dict) -> None:
         print(f"{name}: {run['students']} conv students, wall {run['wall']:.2f} s, CPU {run['cpu']:.2f} s, "
               f"{run['cpu_per_student']:.3f} CPU-s per student")
     if {"batch jobs=1", "batch jobs=2"} <= batches.keys():
-        print(f"speed-up --jobs 2 over --jobs 1: {batches['batch jobs=1']['wall'] / batches['batch jobs=2']['wall']:.2f}x")
+        ratio = batches["batch jobs=1"]["wall"] / batches["batch jobs=2"]["wall"]
+        print(f"speed-up --jobs 2 over --jobs 1: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

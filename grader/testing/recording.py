@@ -21,15 +21,17 @@ MAX_BYTES = 1 << 20   # inputs or outputs larger than this (in array bytes) are 
 RECORDED_OF_MANY = 8  # calls recorded of one call_many (the plugin keeps 8 per test anyway)
 
 
-def _size(value, depth: int = 0) -> int:
+def payload_size(value, depth: int = 0) -> int:
+    """Bytes a value holds, roughly: its arrays' bytes, 64 for anything else; a value nested
+    deeper than 4 levels counts as more than MAX_BYTES (too big to keep)."""
     if isinstance(value, np.ndarray):
         return value.nbytes
     if depth > 4:
         return MAX_BYTES + 1
     if isinstance(value, (list, tuple)):
-        return sum(_size(v, depth + 1) for v in value)
+        return sum(payload_size(v, depth + 1) for v in value)
     if isinstance(value, dict):
-        return sum(_size(v, depth + 1) for v in value.values())
+        return sum(payload_size(v, depth + 1) for v in value.values())
     return 64
 
 
@@ -42,25 +44,26 @@ class RecordingModule:
     def call(self, func: str, args: tuple = (), kwargs: dict | None = None, timeout: float | None = None):
         kwargs = dict(kwargs or {})
         snapshot = (copy.deepcopy((tuple(args), kwargs))
-                    if _size(args) + _size(kwargs) <= MAX_BYTES else None)
+                    if payload_size(args) + payload_size(kwargs) <= MAX_BYTES else None)
         try:
             result = self._module.call(func, args, kwargs, timeout)
         except StudentError as exc:
             if snapshot is not None and isinstance(exc, StudentRaised):
                 self._record(Call(func, *snapshot, Raised(builtin_kind(exc))))
             raise
-        if snapshot is not None and _size(result) <= MAX_BYTES:
+        if snapshot is not None and payload_size(result) <= MAX_BYTES:
             self._record(Call(func, *snapshot, result))
         return result
 
     def call_many(self, func: str, arg_sets: list[tuple[tuple, dict]], timeout: float | None = None) -> list:
         """``SandboxedModule.call_many``; its first RECORDED_OF_MANY calls recorded as ``call`` records
         one (the rest are the same function at nearby points: nothing more for the diagnosis)."""
-        snapshots = [copy.deepcopy((tuple(args), dict(kwargs or {}))) if _size(args) + _size(kwargs) <= MAX_BYTES
-                     else None for args, kwargs in arg_sets[:RECORDED_OF_MANY]]
+        snapshots = [copy.deepcopy((tuple(args), dict(kwargs or {})))
+                     if payload_size(args) + payload_size(kwargs) <= MAX_BYTES else None
+                     for args, kwargs in arg_sets[:RECORDED_OF_MANY]]
         results = self._module.call_many(func, arg_sets, timeout)
         for snapshot, result in zip(snapshots, results):
-            if snapshot is not None and _size(result) <= MAX_BYTES:
+            if snapshot is not None and payload_size(result) <= MAX_BYTES:
                 self._record(Call(func, *snapshot, result))
         return results
 

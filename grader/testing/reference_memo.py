@@ -20,6 +20,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .recording import payload_size
+
 MAX_BYTES = 256 << 20   # arrays kept in all; the least recently used results go first
 MAX_DEPTH = 16
 
@@ -47,18 +49,6 @@ def _feed(digest, value, depth: int = 0) -> None:
             _feed(digest, value[key], depth + 1)
     else:
         raise _Unkeyable   # a generator, an object: the call runs every time
-
-
-def _nbytes(value, depth: int = 0) -> int:
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if depth > MAX_DEPTH:
-        return 0
-    if isinstance(value, (tuple, list)):
-        return sum(_nbytes(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return sum(_nbytes(v, depth + 1) for v in value.values())
-    return 64
 
 
 class ReferenceMemo:
@@ -100,7 +90,7 @@ class ReferenceMemo:
         return call
 
     def _keep(self, key: bytes, result) -> None:
-        size = _nbytes(result)
+        size = payload_size(result)
         if size > self._max_bytes:
             return
         self._results[key] = (result, size)
