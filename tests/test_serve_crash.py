@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select as sql_select
 
 from grader.serve.db import Grading, Submission, Worker, open_engine
-from tests.test_serve_support import REPO, Server, issue_tokens
+from tests.test_serve_support import REPO, Server, database_url, issue_tokens
 
 ARCH = (REPO / "solutions" / "arch" / "arch.py").read_bytes()
 pytestmark = pytest.mark.skipif(not (REPO / "solutions" / "arch").is_dir(), reason="needs solutions/arch")
@@ -58,7 +58,7 @@ def alive(pid: int) -> bool:
 def test_kill_9_at_any_moment_loses_nothing_and_grades_once(tmp_path):
     data = tmp_path / "data"
     tokens = issue_tokens(REPO, data, [f"s{k}" for k in range(4)], [])
-    url = f"sqlite:///{data / 'grader.db'}"
+    url = database_url(data)
     server = Server(REPO, data, 2, "--lease-seconds", "3", "--heartbeat-seconds", "0.5").start()
     try:
         uploads = 0

@@ -22,7 +22,7 @@ from grader.serve.app import create_app
 from grader.serve.db import Grading, Submission, open_engine, sessions, upgrade
 from grader.serve.settings import ServeSettings
 from grader.serve.worker import WorkerConfig, WorkerLoop
-from tests.test_serve_support import REPO, Visitor, csrf_of, status_of, tar_with_link, zip_bytes
+from tests.test_serve_support import REPO, Visitor, database_url, csrf_of, status_of, tar_with_link, zip_bytes
 
 GOOD = b"import numpy as np\n\ndef double(x):\n    return 2 * np.asarray(x)\n"
 WRONG = b"import numpy as np\n\ndef double(x):\n    return 3 * np.asarray(x)\n"
@@ -33,7 +33,8 @@ def site(toy_course, tmp_path):
     """(course folder, settings, tokens by login, worker loop) for a fresh copy of the toy course."""
     course = tmp_path / "course"
     shutil.copytree(toy_course, course)
-    settings = ServeSettings(course_root=course, data=tmp_path / "data", workers=0)
+    settings = ServeSettings(course_root=course, data=tmp_path / "data", workers=0,
+                             db_url=database_url(tmp_path / "data"))
     (tmp_path / "data").mkdir()
     engine = open_engine(settings.database_url)
     upgrade(engine)
@@ -243,7 +244,8 @@ def test_health_answers_for_the_database_and_workers(site):
     answer = visitor(site).client.get("/health")
     assert answer.status_code == 200 and answer.json()["database"] == "ok"
     course, settings, _, _ = site
-    waiting = ServeSettings(course_root=course, data=settings.data, workers=2, heartbeat_s=0.05, lease_s=1)
+    waiting = ServeSettings(course_root=course, data=settings.data, workers=2, heartbeat_s=0.05, lease_s=1,
+                            db_url=settings.db_url)
     time.sleep(0.3)   # the fixture's worker registered, then stopped heartbeating
     answer = TestClient(create_app(waiting, load_course(course))).get("/health")   # no lifespan: no workers
     assert answer.status_code == 503 and answer.json()["workers"] == 0
@@ -255,7 +257,8 @@ def test_tokens_command_reissues_and_ends_old_sessions(site, tmp_path):
     assert alice.client.get("/home").status_code == 200
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     run = lambda *a: subprocess.run([sys.executable, "-m", "grader", "serve", "tokens", "--course", str(course),  # noqa: E731
-                                     "--data", str(settings.data), *a], capture_output=True, text=True, env=env)
+                                     "--data", str(settings.data), *(["--db", settings.db_url] if settings.db_url else []),
+                                     *a], capture_output=True, text=True, env=env)
     out = tmp_path / "tokens.csv"
     done = run("--staff", "alice", "--out", str(out))
     assert done.returncode == 0 and oct(out.stat().st_mode & 0o777) == "0o600"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from grader.serve.db import Grading, Submission, open_engine
 from grader.serve.storage import blob_path
-from tests.test_serve_support import REPO, Server, issue_tokens
+from tests.test_serve_support import REPO, Server, database_url, issue_tokens
 
 ARCH = (REPO / "solutions" / "arch" / "arch.py").read_bytes()
 STUDENTS, UPLOADS_EACH, CLIENTS = 50, 4, 10
@@ -56,7 +56,7 @@ def test_200_uploads_from_50_students_in_a_minute(tmp_path):
         assert health.status_code == 200 and health.json()["workers"] == 2
     finally:
         server.stop()
-    engine = open_engine(f"sqlite:///{data / 'grader.db'}")
+    engine = open_engine(database_url(data))
     with engine.connect() as conn:
         rows = conn.execute(select(Submission.blob, Submission.state)).all()
         graded = conn.scalar(select(func.count()).select_from(Grading))

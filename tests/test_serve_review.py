@@ -144,7 +144,7 @@ def test_health_counts_only_live_workers_of_this_server(site):
         for name, pid, started in rows:
             db.add(Worker(id=name, pid=pid, host=os.uname().nodename, started_at=started, heartbeat_at=time.time(),
                           job=None, done=0))
-    app = create_app(ServeSettings(course_root=course, data=settings.data, workers=2), load_course(course))
+    app = create_app(ServeSettings(course_root=course, data=settings.data, workers=2, db_url=settings.db_url), load_course(course))
     app.state.supervisor.alive = lambda: (since, {os.getpid()})
     answer = TestClient(app).get("/health")
     assert answer.status_code == 200 and answer.json()["workers"] == 1

@@ -73,11 +73,35 @@ class Visitor:
         return self.client.post(path, data={"csrf": csrf_of(page.text), **data})
 
 
+_DATABASES: dict[str, str] = {}
+
+
+def database_url(data: Path) -> str:
+    """The database of the site whose data folder is `data`: SQLite there (the default), or, with
+    GRADER_TEST_POSTGRES set to a PostgreSQL URL whose role may create databases
+    (postgresql+psycopg://user:pw@host/postgres), a fresh database on that server, so the same
+    tests run against PostgreSQL."""
+    admin = os.environ.get("GRADER_TEST_POSTGRES")
+    if not admin:
+        return f"sqlite:///{data / 'grader.db'}"
+    if str(data) not in _DATABASES:
+        import secrets
+
+        from sqlalchemy import create_engine, text
+        name = "grader_test_" + secrets.token_hex(6)
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        engine.dispose()
+        _DATABASES[str(data)] = admin.rsplit("/", 1)[0] + "/" + name
+    return _DATABASES[str(data)]
+
+
 def issue_tokens(course: Path, data: Path, students: list[str], staff: list[str]) -> dict[str, str]:
     roster = data.parent / f"roster-{os.getpid()}-{time.monotonic_ns()}.csv"
     roster.write_text("student\n" + "".join(f"{s}\n" for s in students))
     args = [sys.executable, "-m", "grader", "serve", "tokens", "--course", str(course), "--data", str(data),
-            "--roster", str(roster), *[a for s in staff for a in ("--staff", s)]]
+            "--db", database_url(data), "--roster", str(roster), *[a for s in staff for a in ("--staff", s)]]
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
@@ -103,7 +127,8 @@ class Server:
 
     def start(self, timeout: float = 60) -> "Server":
         args = [sys.executable, "-m", "grader", "serve", "--course", str(self.course), "--data", str(self.data),
-                "--port", str(self.port), "--workers", str(self.workers), *self.extra]
+                "--db", database_url(self.data), "--port", str(self.port), "--workers", str(self.workers),
+                *self.extra]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(args, cwd=REPO, stdout=log, stderr=log, start_new_session=True,
                                             env={**os.environ, "PYTHONPATH": str(REPO)})
