@@ -233,13 +233,19 @@ def test_float32_output_loses_the_float64_forward_tests(graded):
     # float32 keeps ~7 digits: the float64 forward cases (rtol 1e-8, the public 1x1 case 1e-10)
     # fail, naming the dtype; the float32 case, the hand-made cases with exactly representable
     # results, the speed test (rtol 1e-6) and every backward test pass.
+    # Float32 rounding is ~3e-8 of the output's scale, near the hidden cases' 1e-8: a case whose
+    # single output channel happens to round well can pass (seen once in 4 fresh clones), so at
+    # least 10 of the 12 must fail, and nothing outside the declared tests.
     results = graded("float32-output")
     expected = declared(results, "conv", "float32-output")
     assert all("forward" in t["tags"] and "float32" not in t["name"] for t in expected)
     hidden = _named(expected, "Forward pass matches the reference")
-    assert len(hidden) == 12 and all("(dtype float32, expected float64)" in t["output"] for t in hidden)
-    assert len(_named(expected, "1x1 filters")) == 2
-    _check_losses(results, expected)
+    failed = [t for t in hidden if t["score"] == 0]
+    assert len(hidden) == 12 and len(failed) >= 10
+    assert all("(dtype float32, expected float64)" in t["output"] for t in failed)
+    public = _named(expected, "1x1 filters")
+    assert len(public) == 2 and all(t["score"] == 0 for t in public)
+    assert set(_numbers(lost(results, "conv"))) <= set(_numbers(expected))
 
 
 def _load_reference():
