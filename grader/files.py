@@ -1,4 +1,6 @@
-"""Writing files: the one place the grader writes a file (reports, gradebook, summary, state).
+"""Writing files: the one place the grader writes a file (reports, gradebook, summary, state);
+and the version of a file (``file_version``) that tells what the grader keeps in memory
+whether the file changed since.
 
 A reader of any file written here sees the old content or the new, never half of either: the
 text goes to a temporary file beside the target, which then replaces it in one rename.
@@ -8,6 +10,15 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+
+
+def file_version(path) -> tuple[int, int] | None:
+    """(modification time in ns, size) of the file at `path`; None when it cannot be read."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _umask() -> int:

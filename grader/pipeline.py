@@ -18,6 +18,7 @@ from . import __version__
 from .course import AssignmentSpec, Course
 from .device import resolve_device
 from .diagnosis import diagnose
+from .files import file_version
 from .intake import Intake, open_submission
 from .models import AssignmentResult, GradingResult, GradingStatus
 from .options import GradeOptions
@@ -73,15 +74,13 @@ class KeptReferences:
     def module(self, spec: AssignmentSpec):
         """The reference imported in this process once per version of its file, remembering its
         results across gradings (every student of a batch is graded on the same hidden inputs)."""
-        stat = spec.solution_file.stat()
-        key = (str(spec.solution_file), stat.st_mtime_ns, stat.st_size)
+        key = (str(spec.solution_file), file_version(spec.solution_file))
         if key not in self._modules:
             self._modules[key] = self.memo.wrap(import_reference(spec), ":".join(map(str, key)))
         return self._modules[key]
 
     def child(self, spec: AssignmentSpec, config: SandboxConfig) -> SandboxedModule:
-        stat = spec.solution_file.stat()
-        key = (str(spec.solution_file), stat.st_mtime_ns, stat.st_size, config)
+        key = (str(spec.solution_file), file_version(spec.solution_file), config)
         if key not in self._children:
             if self._session is None:
                 self._session = Session()

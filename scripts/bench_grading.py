@@ -124,14 +124,8 @@ def worker(argv: list[str], report: Path) -> None:
 
 def _own_cpu() -> float:
     """CPU seconds of this process's control group (every process in it), or of this process."""
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        for file, scale in ((f"/sys/fs/cgroup/cpuacct{path}/cpuacct.usage", 1e9),
-                            (f"/sys/fs/cgroup{path}/cpu.stat", 1e6)):
-            if ("cpuacct" in controllers.split(",") or controllers == "") and os.path.exists(file):
-                text = Path(file).read_text()
-                return int(text if scale == 1e9 else dict(l.split() for l in text.splitlines())["usage_usec"]) / scale
-    return time.process_time()
+    found = _own_cpu_group()
+    return found[1](found[0]) if found is not None else time.process_time()
 
 
 def grade_again(times: int, submission: Path, assignment: str, spent: dict, counts: dict) -> dict:
@@ -165,23 +159,33 @@ def grade_again(times: int, submission: Path, assignment: str, spent: dict, coun
 
 
 # -- the harness ---------------------------------------------------------------------------------
-def _cpu_group():
-    """(a new control group folder, a function reading its CPU seconds), or None without one."""
+def _own_cpu_group():
+    """(this process's control group with CPU accounting, a function reading a group's CPU
+    seconds: cpuacct.usage in v1, cpu.stat in v2), or None without control groups."""
     try:
         from grader.sandbox import cgroups
         mounts, own = cgroups._mounts(), cgroups._own_paths()
-    except Exception:  # noqa: BLE001 - no control groups here: fall back to rusage
+    except Exception:  # noqa: BLE001 - no control groups here
         return None
     v1 = next((m for m, kind, opts in mounts if kind == "cgroup" and "cpuacct" in opts), None)
     if v1 is not None:
-        group = Path(v1) / own["cpuacct"].lstrip("/") / f"bench-{os.getpid()}-{time.monotonic_ns()}"
-        return group, lambda: int((group / "cpuacct.usage").read_text()) / 1e9
+        return Path(v1) / own["cpuacct"].lstrip("/"), lambda g: int((g / "cpuacct.usage").read_text()) / 1e9
     v2 = next((m for m, kind, _ in mounts if kind == "cgroup2"), None)
     if v2 is None:
         return None
-    group = Path(v2) / own[""].lstrip("/") / f"bench-{os.getpid()}-{time.monotonic_ns()}"
-    return group, lambda: int(dict(line.split() for line in (group / "cpu.stat").read_text().splitlines())
-                              ["usage_usec"]) / 1e6
+    return Path(v2) / own[""].lstrip("/"), lambda g: int(dict(
+        line.split() for line in (g / "cpu.stat").read_text().splitlines())["usage_usec"]) / 1e6
+
+
+def _cpu_group():
+    """(a new control group folder below this process's, a function reading its CPU seconds), or
+    None without control groups (then rusage of the reaped children is all there is)."""
+    found = _own_cpu_group()
+    if found is None:
+        return None
+    base, usage = found
+    group = base / f"bench-{os.getpid()}-{time.monotonic_ns()}"
+    return group, lambda: usage(group)
 
 
 def measure(command: list[str]) -> dict:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ..files import file_version
+
 PYTEST_INI = Path(__file__).with_name("pytest.ini")
 _IMPORTED: dict[str, tuple[object, tuple[int, int] | None]] = {}   # test modules kept: name -> (module, version)
 
@@ -54,7 +56,7 @@ def _remember_test_modules(paths: list[str]) -> None:
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None) or ""
         if any(file.startswith(folder) for folder in folders):
-            _IMPORTED.setdefault(name, (module, _version(file)))
+            _IMPORTED.setdefault(name, (module, file_version(file)))
 
 
 def _forget_test_modules(rootdir: Path) -> None:
@@ -66,15 +68,7 @@ def _forget_test_modules(rootdir: Path) -> None:
     root = str(Path(rootdir).resolve()) + os.sep
     for name, (module, version) in list(_IMPORTED.items()):
         file = getattr(module, "__file__", None) or ""
-        if sys.modules.get(name) is not module or not file.startswith(root) or _version(file) != version:
+        if sys.modules.get(name) is not module or not file.startswith(root) or file_version(file) != version:
             if sys.modules.get(name) is module:
                 del sys.modules[name]
             del _IMPORTED[name]
-
-
-def _version(file: str) -> tuple[int, int] | None:
-    try:
-        stat = os.stat(file)
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
