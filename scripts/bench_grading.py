@@ -1,7 +1,7 @@
 """Grading benchmark: where every CPU-second of a grading goes.
 
     python scripts/bench_grading.py [--scenarios full,conv,pool,arch,init,autoencoder,again-conv,batch]
-                                    [--batch 20] [--repeat 1] [--json bench.json]
+                                    [--batch 20] [--repeat 1] [--baseline REV ...] [--json bench.json]
 
 Each scenario runs in a fresh process inside its own control group (cpuacct in v1, cpu.stat in
 v2; hierarchical, so the sandboxes' groups below it count too), so "CPU" is every process's:
@@ -21,6 +21,13 @@ its reaped children (marked "approx.").
   first student and of each further one.
 - batch: `grader batch` of N copies of the conv reference, with --jobs 1 and --jobs 2: CPU per
   student and the speed-up.
+
+--baseline REV (a git revision; repeatable) also runs the full, per-assignment and batch
+scenarios with the grader and course of REV (a temporary git worktree, graded by this
+Python), interleaved with the current code's runs, and prints CPU and wall before and after
+with their ratio: a before/after comparison measured in one run, on one machine, under the same
+load, which numbers from different days on a shared machine are not. Its phases are not split
+(the instrumentation fits the current code only).
 
 Prints a table and, with --json, writes every number so the next change can be compared.
 """
@@ -220,6 +227,27 @@ def measure(command: list[str]) -> dict:
             group.rmdir()
 
 
+class Baseline:
+    """The grader and course of an earlier git revision, in a temporary worktree."""
+
+    def __init__(self, revision: str, work: Path):
+        self.revision = revision
+        self.root = work / f"baseline-{len(list(work.glob('baseline-*')))}"
+        done = subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(self.root), revision],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"bench_grading: cannot check out {revision!r}: "
+                             f"{(done.stderr.strip().splitlines() or ['git failed'])[-1]}")
+
+    def command(self, argv: list[str]) -> list[str]:
+        """`grader <argv>` of this revision (its package first on the path, this Python)."""
+        return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(self.root)!r}); import grader.cli; "
+                f"grader.cli.main({argv!r})"]
+
+    def close(self) -> None:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(self.root)], capture_output=True)
+
+
 def reference_submission(folder: Path, assignments) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in assignments:
@@ -244,6 +272,29 @@ def grade_scenario(name: str, work: Path) -> dict:
         children - detail["phases"]["sandbox starts (children)"] - detail["phases"]["calls (children)"], 0.0)
     scores = json.loads((work / f"out-{name}" / "results.json").read_text())
     return {**total, **detail, "score": [scores["score"], scores["max_score"]]}
+
+
+def baseline_scenario(name: str, baseline: Baseline, work: Path, count: int = 0, jobs: int = 1) -> dict:
+    """The scenario `name` (full, an assignment, or batch) graded by the baseline revision."""
+    out = work / f"baseline-out-{name}-{jobs}"
+    shutil.rmtree(out, ignore_errors=True)
+    if name == "batch":
+        folder = work / f"batch-{count}"
+        if not folder.exists():
+            for i in range(count):
+                reference_submission(folder / f"student{i:03d}", ("conv",))
+        argv = ["batch", str(folder), "--out", str(out), "--course", str(baseline.root), "--assignment", "conv",
+                "--jobs", str(jobs), "-q"]
+    else:
+        selected = ASSIGNMENTS if name == "full" else (name,)
+        submission = reference_submission(work / f"sub-{name}", selected)
+        argv = ["grade", str(submission), "--out", str(out), "--course", str(baseline.root), "-q"]
+        if name != "full":
+            argv += ["--assignment", name]
+    total = measure(baseline.command(argv))
+    if name == "batch":
+        total.update(students=count, jobs=jobs, cpu_per_student=total["cpu"] / count)
+    return total
 
 
 def again_scenario(assignment: str, times: int, work: Path) -> dict:
@@ -273,6 +324,8 @@ def main() -> None:
     parser.add_argument("--scenarios", default="full,conv,pool,arch,init,autoencoder,again-conv,batch")
     parser.add_argument("--batch", type=int, default=20, help="students in the batch scenario")
     parser.add_argument("--repeat", type=int, default=1, help="runs per scenario (the median is kept)")
+    parser.add_argument("--baseline", action="append", default=[], metavar="REV",
+                        help="also grade with the grader and course of this git revision, in the same run")
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("argv", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -283,24 +336,37 @@ def main() -> None:
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         work = Path(tmp)
-        for name in args.scenarios.split(","):
-            if name.startswith("again-"):   # e.g. again-conv: a batch worker's marginal student
-                results[name] = again_scenario(name.removeprefix("again-"), 5, work)
-            elif name == "batch":
-                for jobs in (1, 2):
-                    runs = sorted((batch_scenario(args.batch, jobs, work) for _ in range(args.repeat)),
-                                  key=lambda r: r["wall"])
-                    results[f"batch jobs={jobs}"] = runs[len(runs) // 2]
-            else:
-                runs = sorted((grade_scenario(name, work) for _ in range(args.repeat)), key=lambda r: r["cpu"])
-                results[name] = runs[len(runs) // 2]
+        baselines = [Baseline(revision, work) for revision in args.baseline]
+        try:
+            for name in args.scenarios.split(","):
+                if name.startswith("again-"):   # e.g. again-conv: a batch worker's marginal student
+                    results[name] = again_scenario(name.removeprefix("again-"), 5, work)
+                elif name == "batch":
+                    for jobs in (1, 2):
+                        runs = sorted((batch_scenario(args.batch, jobs, work) for _ in range(args.repeat)),
+                                      key=lambda r: r["wall"])
+                        results[f"batch jobs={jobs}"] = runs[len(runs) // 2]
+                        for baseline in baselines:
+                            runs = sorted((baseline_scenario("batch", baseline, work, args.batch, jobs)
+                                           for _ in range(args.repeat)), key=lambda r: r["wall"])
+                            results[f"batch jobs={jobs} @{baseline.revision}"] = runs[len(runs) // 2]
+                else:
+                    runs = sorted((grade_scenario(name, work) for _ in range(args.repeat)), key=lambda r: r["cpu"])
+                    results[name] = runs[len(runs) // 2]
+                    for baseline in baselines:
+                        runs = sorted((baseline_scenario(name, baseline, work) for _ in range(args.repeat)),
+                                      key=lambda r: r["cpu"])
+                        results[f"{name} @{baseline.revision}"] = runs[len(runs) // 2]
+        finally:
+            for baseline in baselines:
+                baseline.close()
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
 
 def print_table(results: dict) -> None:
-    graded = {k: v for k, v in results.items() if "phases" in v and not k.startswith("again-")}
+    graded = {k: v for k, v in results.items() if "phases" in v and not k.startswith("again-") and "@" not in k}
     if graded:
         names = list(graded)
         print(f"{'CPU seconds':36}" + "".join(f"{n:>12}" for n in names))
@@ -321,13 +387,33 @@ def print_table(results: dict) -> None:
             print(f"{name}: a batch worker's first student {run['first_cpu']:.2f} CPU-s, each further one "
                   f"{run['again_cpu']:.2f} CPU-s (every process; grader side: " + ", ".join(
                       f"{k} {v:.2f}" for k, v in run["phases"].items() if k != "start-up" and v >= 0.005) + ")")
-    batches = {k: v for k, v in results.items() if k.startswith("batch")}
+    batches = {k: v for k, v in results.items() if k.startswith("batch") and "@" not in k}
     for name, run in batches.items():
         print(f"{name}: {run['students']} conv students, wall {run['wall']:.2f} s, CPU {run['cpu']:.2f} s, "
               f"{run['cpu_per_student']:.3f} CPU-s per student")
     if {"batch jobs=1", "batch jobs=2"} <= batches.keys():
         ratio = batches["batch jobs=1"]["wall"] / batches["batch jobs=2"]["wall"]
         print(f"speed-up --jobs 2 over --jobs 1: {ratio:.2f}x")
+    print_comparison(results)
+
+
+def print_comparison(results: dict) -> None:
+    """Each baseline run beside the current code's run of the same scenario, and their ratio."""
+    pairs = [(key, key.split(" @")[0], key.split(" @")[1]) for key in results if " @" in key]
+    if not pairs:
+        return
+    print(f"{'same run, before -> after':36}{'CPU before':>12}{'CPU after':>12}{'ratio':>8}"
+          f"{'wall before':>13}{'wall after':>12}{'ratio':>8}")
+    for key, name, revision in pairs:
+        before, after = results[key], results[name]
+        cpu = "cpu_per_student" if "cpu_per_student" in after else "cpu"
+        print(f"{name + ' (' + revision[:10] + ')':36}{before[cpu]:12.2f}{after[cpu]:12.2f}"
+              f"{after[cpu] / before[cpu]:8.2f}{before['wall']:13.2f}{after['wall']:12.2f}"
+              f"{after['wall'] / before['wall']:8.2f}")
+    for revision in dict.fromkeys(r for _, _, r in pairs):
+        one, two = results.get(f"batch jobs=1 @{revision}"), results.get(f"batch jobs=2 @{revision}")
+        if one and two:
+            print(f"speed-up --jobs 2 over --jobs 1 at {revision[:10]}: {one['wall'] / two['wall']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The pytest plugin that runs one assignment's tests in the grader process.
 
 It owns the fixtures tests use (``student``, ``reference``, ``differentiated``, ``rng``,
-``speed``, ``attach``: methods of the plugin object, which pytest finds when the object is
+``speed``, ``attach``, ``shared``: methods of the plugin object, which pytest finds when the object is
 passed to ``pytest.main(plugins=[...])``; no module-level state) and collects one ``TestResult``
 per test. In a self-check (public tests only) with the hidden tests present, it collects them
 too, only to count their points, and deselects them. For hidden tests the result's message is
@@ -52,6 +52,31 @@ class Attach:
         self._add(Attachment("text", title, text))
 
 
+class Shared:
+    """What the ``shared`` fixture hands a test: results that several tests of one grading
+    judge, computed by the first test that needs them (the autoencoder's pretrained stack, which
+    three tests evaluate). ``once(name, compute)`` calls ``compute(rng)`` the first time, with a
+    generator seeded like a test's own but from `name` (and the test file) instead of the
+    test's id, and hands every later test the same result, or raises the same error again. One
+    ``Shared`` lives for one grading of one assignment: nothing crosses to another student.
+    Treat what it returns as read-only."""
+
+    def __init__(self, rng_for: Callable[[str], np.random.Generator]):
+        self._rng_for = rng_for
+        self._done: dict[str, tuple[bool, object]] = {}
+
+    def once(self, name: str, compute: Callable[[np.random.Generator], object]):
+        if name not in self._done:
+            try:
+                self._done[name] = (True, compute(self._rng_for(name)))
+            except Exception as exc:  # a failed check or a student error: every test that shares it fails
+                self._done[name] = (False, exc)
+        ok, value = self._done[name]
+        if not ok:
+            raise value
+        return value
+
+
 class Differentiated(NamedTuple):
     """What gradient checks take finite differences of: `module`'s forward, named `of` in messages."""
     module: object
@@ -84,6 +109,7 @@ class GradingPlugin:
         self.failed_calls: list[Call] = []   # student calls made by failing tests, for the diagnosis
         self._current = _Current()
         self._reference_module = None
+        self._shared: dict[str, Shared] = {}   # test file -> what its tests share in this grading
 
     # -- collection ---------------------------------------------------------------------------
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -138,12 +164,23 @@ class GradingPlugin:
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
         """Public tests: the grading seed and the test id (students can replay these inputs).
         Hidden tests: the course secret too, so their inputs cannot be replayed."""
-        node = request.node
+        return self._rng_for(request.node, request.node.nodeid)
+
+    def _rng_for(self, node: pytest.Item, name: str) -> np.random.Generator:
         if self._is_hidden(node):
             if self._secret is None:
                 raise RuntimeError("hidden tests need the course secret (grader.secret.read_secret)")
-            return hidden_rng(self._secret, self.seed, node.nodeid)
-        return np.random.default_rng([self.seed, zlib.crc32(node.nodeid.encode())])
+            return hidden_rng(self._secret, self.seed, name)
+        return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+
+    @pytest.fixture
+    def shared(self, request: pytest.FixtureRequest) -> Shared:
+        """Results computed once per grading and judged by several tests of one file (``Shared``)."""
+        node = request.node
+        test_file = node.nodeid.split("::")[0]
+        if test_file not in self._shared:
+            self._shared[test_file] = Shared(lambda name: self._rng_for(node, f"{test_file}::shared::{name}"))
+        return self._shared[test_file]
 
     @pytest.fixture
     def speed(self, student: SandboxedModule) -> SpeedJudge:

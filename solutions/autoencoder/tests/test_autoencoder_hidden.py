@@ -385,6 +385,18 @@ def _expect_stack(stack, sizes, n_in, case):
     return checked
 
 
+def _pretrained_stack(student, shared):
+    """The student's pretrain_stack on every training digit (STACK_SIZES, STACK_SETTINGS), run
+    once per grading: the three tests below judge the same stack, as a course pretrains once and
+    then evaluates and fine-tunes. Returns (seed, the stack as returned)."""
+    X = _digits()[0]
+
+    def pretrain(rng):
+        seed = _seed(rng)
+        return seed, student.pretrain_stack(X, STACK_SIZES, seed, **STACK_SETTINGS)
+    return shared.once("pretrained stack", pretrain)
+
+
 @pytest.mark.points(3)
 @pytest.mark.tags("stack", "shapes")
 @pytest.mark.call_timeout(30)
@@ -401,14 +413,13 @@ def test_stack_shapes(student, rng):
 @pytest.mark.points(5)
 @pytest.mark.tags("stack", "training")
 @pytest.mark.call_timeout(60)
-def test_stack_layers_reconstruct_their_input(student, reference, rng, attach):
+def test_stack_layers_reconstruct_their_input(student, reference, shared, attach):
     """pretrain_stack: every layer reconstructs the codes of the layer below it"""
     X, _, _, _, image_shape = _digits()
-    seed = _seed(rng)
+    seed, pretrained = _pretrained_stack(student, shared)
     case = (f"X {X.shape}, sizes={STACK_SIZES}, seed={seed}, "
             + ", ".join(f"{k}={v!r}" for k, v in STACK_SETTINGS.items()))
-    stack = _expect_stack(student.pretrain_stack(X, STACK_SIZES, seed, **STACK_SETTINGS),
-                          STACK_SIZES, X.shape[1], case)
+    stack = _expect_stack(pretrained, STACK_SIZES, X.shape[1], case)
     if X.shape[1] == image_shape[0] * image_shape[1]:
         attach.png("filters of the first layer (columns of W)",
                    filters_png(stack[0]["W"], image_shape))
@@ -448,14 +459,14 @@ def _expect_labels(labels, n, case):
 @pytest.mark.points(6)
 @pytest.mark.tags("finetune", "training")
 @pytest.mark.call_timeout(60)
-def test_finetuned_accuracy(student, rng, attach):
+def test_finetuned_accuracy(student, rng, shared, attach):
     """finetune + predict: a pretrained, fine-tuned stack classifies held-out digits"""
     X, y, H, y_heldout, _ = _digits()
-    stack_seed, tune_seed = _seed(rng), _seed(rng)
+    stack_seed, pretrained = _pretrained_stack(student, shared)
+    tune_seed = _seed(rng)
     case = (f"X {X.shape}, sizes={STACK_SIZES}, pretrain seed={stack_seed}, finetune "
             f"seed={tune_seed}, " + ", ".join(f"{k}={v!r}" for k, v in FINETUNE_SETTINGS.items()))
-    stack = _expect_stack(student.pretrain_stack(X, STACK_SIZES, stack_seed, **STACK_SETTINGS),
-                          STACK_SIZES, X.shape[1], case)
+    stack = _expect_stack(pretrained, STACK_SIZES, X.shape[1], case)
     model = student.finetune(X, y, stack, N_CLASSES, tune_seed, **FINETUNE_SETTINGS)
     labels = _expect_labels(student.predict(model, H), H.shape[0], case)
     accuracy = float(np.mean(labels == y_heldout))
@@ -504,14 +515,13 @@ FEW_LABEL_SETTINGS = {"epochs": 50, "batch_size": 10, "lr": 0.1, "momentum": 0.9
 @pytest.mark.points(5)
 @pytest.mark.tags("pretraining", "training")
 @pytest.mark.call_timeout(60)
-def test_pretraining_beats_random_init_with_few_labels(student, rng, attach):
+def test_pretraining_beats_random_init_with_few_labels(student, rng, shared, attach):
     """finetune: with 3 labels per class, a pretrained stack beats a randomly initialised one"""
     X, y, H, y_heldout, _ = _digits()
     widths = [X.shape[1]] + STACK_SIZES
-    stack_seed = _seed(rng)
     # Pretraining uses all training digits without labels (semi-supervised setting).
-    stack = _expect_stack(student.pretrain_stack(X, STACK_SIZES, stack_seed, **STACK_SETTINGS),
-                          STACK_SIZES, X.shape[1], f"X {X.shape}, seed={stack_seed}")
+    stack_seed, pretrained = _pretrained_stack(student, shared)
+    stack = _expect_stack(pretrained, STACK_SIZES, X.shape[1], f"X {X.shape}, seed={stack_seed}")
     gains = []
     for repeat in range(PRETRAIN_REPEATS):
         chosen = np.concatenate([rng.choice(np.flatnonzero(y == c), LABELS_PER_CLASS,
