@@ -128,25 +128,29 @@ def _curves(result, case, n_layers):
 
 # He + ReLU: s = x W with Var(s) = n_in * E[x^2] * 2/n_in = 2 at layer 1 (E[x^2] = 1), and
 # relu(s) for s ~ N(0, 2) has E[relu(s)^2] = 1 and mean 1/sqrt(pi), so std = sqrt(1 - 1/pi)
-# = 0.826, and E[x^2] stays 1 layer after layer. Across seeds the layer-1 std varies by 0.25%
-# (so 5% is 20 standard deviations); by layer 10 the spread has grown to about 12% in log
-# terms (He's keeps the variance only on average), so [0.3, 2.0] (log distance >= 0.95,
-# 7.9 standard deviations) is safe, while Var(w) = 1/n_in gives 0.02 there.
+# = 0.826, and E[x^2] stays 1 layer after layer. The lecture's network (10 layers of 500 units)
+# with 200 samples instead of 1000, as in the hidden tests: the spread across seeds comes mostly
+# from the weights, and grading is 5x cheaper. Over 300 seeds of the reference the layer-1 std
+# varies by 0.43% (so 5% is 11 standard deviations); by layer 10 the spread has grown to 11% in
+# log terms around a mean of 0.82 (He's keeps the variance only on average), so [0.3, 2.0] (log
+# distance >= 0.9, 7.9 standard deviations) is safe, while Var(w) = 1/n_in gives 0.02 there.
 HE_RELU_STD = math.sqrt(1 - 1 / math.pi)
+HE_RELU_SAMPLES = 200
 
 
 @pytest.mark.points(1)
 @pytest.mark.tags("activation_stats", "he")
 def test_activation_stats_he_relu_keeps_scale(student, attach):
     """activation_stats('he', 'relu'): std stays near 0.83 through 10 layers"""
-    _, stds = _curves(student.activation_stats("he", "relu", 3), "'he', 'relu', rng=3", n_layers=10)
+    case = f"'he', 'relu', rng=3, n_samples={HE_RELU_SAMPLES}"
+    _, stds = _curves(student.activation_stats("he", "relu", 3, n_samples=HE_RELU_SAMPLES), case, n_layers=10)
     attach.svg("std of activations per layer: he + relu",
                line_chart({"sqrt(1 - 1/pi)": [HE_RELU_STD] * 10, "your activation_stats": list(map(float, stds))},
                           title="He + ReLU: std of activations per layer", x_label="layer",
                           y_label="std of activations", log_y=True))
     failures = he_relu_failures(stds)
     if failures:
-        raise CheckFailure("activation_stats('he', 'relu', 3): " + "; ".join(failures))
+        raise CheckFailure(f"activation_stats({case}): " + "; ".join(failures))
 
 
 def he_relu_failures(stds):
