@@ -127,6 +127,7 @@ def worker(argv: list[str], report: Path) -> None:
     own = resource.getrusage(resource.RUSAGE_SELF)
     report.write_text(json.dumps({"phases": spent, "counts": counts, "grader_cpu": time.process_time(), **marginal,
                                   "grader_peak_mib": own.ru_maxrss / 1024, "child_peak_mib": peak_child[0] / 2**20}))
+    grader.cli.exit_now(0)   # as the grader command ends
 
 
 def _own_cpu() -> float:
