@@ -161,11 +161,13 @@ def hostile_submission(tmp_path_factory) -> Path:
 
 
 # Runs the CLI and reports the grader process's own peak RSS (children excluded).
-MEASURED_CLI = ("import resource, runpy, sys\n"
+MEASURED_CLI = ("import resource, sys\n"
+                "import grader.cli\n"
                 "try:\n"
-                "    runpy.run_module('grader', run_name='__main__', alter_sys=True)\n"
+                "    code = grader.cli.main()\n"
                 "finally:\n"
-                "    sys.stderr.write('\\nGRADER_MAXRSS_KIB %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+                "    sys.stderr.write('\\nGRADER_MAXRSS_KIB %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+                "sys.exit(code)\n")
 
 
 def run_measured(*args) -> tuple[subprocess.CompletedProcess, float, int]:
