@@ -28,6 +28,7 @@ from .sandbox.workspace import Session
 from .secret import read_secret
 from .testing.plugin import GradingPlugin, import_reference
 from .testing.reference_memo import ReferenceMemo
+from .testing.reference_store import ReferenceStore
 from .testing.runner import run_pytest
 
 TEST_TIMEOUT = 300  # pytest-timeout backstop per test, seconds (student calls have their own limits)
@@ -58,6 +59,14 @@ def resolve(course: Course, specs: list[AssignmentSpec], options: GradeOptions) 
     return Grading(course, options, config, device_label, secret, time.monotonic() + options.submission_budget)
 
 
+def remembered_reference(spec: AssignmentSpec, memo: ReferenceMemo):
+    """The reference of `spec` imported in this process, its results remembered by `memo` and
+    kept in the course's store on disk (``reference_store``): every grading of a course draws
+    the same hidden inputs, so the reference's outputs on them are computed once per course."""
+    version = f"{spec.solution_file}:{file_version(spec.solution_file)}"
+    return memo.wrap(import_reference(spec), version, ReferenceStore.for_reference(spec.solution_file))
+
+
 class KeptReferences:
     """The reference solutions, kept by a long-lived process (a batch worker) across gradings:
     trusted code only, never anything of a student's. Their sandboxed children (timed against
@@ -76,7 +85,7 @@ class KeptReferences:
         results across gradings (every student of a batch is graded on the same hidden inputs)."""
         key = (str(spec.solution_file), file_version(spec.solution_file))
         if key not in self._modules:
-            self._modules[key] = self.memo.wrap(import_reference(spec), ":".join(map(str, key)))
+            self._modules[key] = remembered_reference(spec, self.memo)
         return self._modules[key]
 
     def child(self, spec: AssignmentSpec, config: SandboxConfig) -> SandboxedModule:
@@ -146,6 +155,7 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
                     plugin.reference_child = kept.child(spec, grading.config)
                     plugin.use_reference(kept.module(spec))
                 else:
+                    plugin.use_reference(remembered_reference(spec, ReferenceMemo(max_bytes=0)))
                     ref_files = session.folder / f"reference-{spec.name}"
                     ref_files.mkdir()
                     shutil.copy(spec.solution_file, ref_files / spec.filename)

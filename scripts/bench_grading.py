@@ -9,7 +9,10 @@ the grader, bubblewrap, the sandboxed children (killed, not reaped: `time` would
 Needs root or a delegated control group; elsewhere it falls back to the grader's own CPU plus
 its reaped children (marked "approx.").
 
-- full / <assignment>: `grader grade` of the reference solutions (all five, or one). The
+- full / <assignment>: `grader grade` of the reference solutions (all five, or one), with the
+  reference's results on the hidden inputs already on disk (``solutions/.reference-results.sqlite``,
+  kept by every grading of the course but its first); full-cold / <assignment>-cold: without
+  them, as a course's first grading. The
   grader process is instrumented from the outside (wrappers around the pipeline's functions,
   nothing in the grader changed) and the CPU is split into: start-up (interpreter and
   imports), sandbox starts (grader side, and the children's CPU until their first reply),
@@ -45,6 +48,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+STORE_FILENAME = ".reference-results.sqlite"   # grader/testing/reference_store.py: the course's results on disk
 ASSIGNMENTS = ("conv", "pool", "arch", "init", "autoencoder")
 PHASES = ("start-up", "sandbox starts (grader)", "sandbox starts (children)", "round trips (grader)",
           "calls (children)", "collection", "reference calls", "diagnosis", "reports", "pytest and tests (rest)")
@@ -108,7 +112,8 @@ def worker(argv: list[str], report: Path) -> None:
         module = real_reference(self)
         if not getattr(module, "_bench_wrapped", False):
             for name, value in list(vars(module).items()):
-                if callable(value) and not name.startswith("_") and getattr(value, "__module__", "") == module.__name__:
+                own = getattr(getattr(value, "__wrapped__", value), "__module__", "") == module.__name__
+                if callable(value) and not name.startswith("_") and own:   # the memo's wrappers too
                     setattr(module, name, timed("reference calls", value))
             module._bench_wrapped = True
         return module
@@ -257,6 +262,10 @@ def reference_submission(folder: Path, assignments) -> Path:
 
 
 def grade_scenario(name: str, work: Path) -> dict:
+    if name.endswith("-cold"):   # a course's first grading: no reference results on disk yet
+        for stale in (REPO / "solutions").glob(STORE_FILENAME + "*"):
+            stale.unlink()
+        name = name.removesuffix("-cold")
     selected = ASSIGNMENTS if name == "full" else (name,)
     submission = reference_submission(work / f"sub-{name}", selected)
     report = work / f"{name}.json"
@@ -276,7 +285,11 @@ def grade_scenario(name: str, work: Path) -> dict:
 
 
 def baseline_scenario(name: str, baseline: Baseline, work: Path, count: int = 0, jobs: int = 1) -> dict:
-    """The scenario `name` (full, an assignment, or batch) graded by the baseline revision."""
+    """The scenario `name` (full, an assignment, -cold or not, or batch) graded by the baseline revision."""
+    if name.endswith("-cold"):
+        for stale in (baseline.root / "solutions").glob(STORE_FILENAME + "*"):
+            stale.unlink()
+        name = name.removesuffix("-cold")
     out = work / f"baseline-out-{name}-{jobs}"
     shutil.rmtree(out, ignore_errors=True)
     if name == "batch":
@@ -322,7 +335,7 @@ def batch_scenario(count: int, jobs: int, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="full,conv,pool,arch,init,autoencoder,again-conv,batch")
+    parser.add_argument("--scenarios", default="full-cold,full,conv,pool,arch,init,autoencoder,again-conv,batch")
     parser.add_argument("--batch", type=int, default=20, help="students in the batch scenario")
     parser.add_argument("--repeat", type=int, default=1, help="runs per scenario (the median is kept)")
     parser.add_argument("--baseline", action="append", default=[], metavar="REV",
