@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +197,27 @@ def test_call_many_with_a_forged_short_reply_is_a_bad_reply_and_the_child_is_rep
     with pytest.raises(StudentBadReply, match="1 results for 2 calls"):
         m.call_many("f", [((1,), {}), ((2,), {})])
     assert m.count() == 1, "a fresh child, in step with the requests"
+
+
+def test_a_killed_grader_leaves_no_runtime_copy_behind(tmp_path):
+    """The child's runtime files are copied into a session folder of the grader's own: a grader
+    killed with SIGKILL (no exit handlers) leaves it, and the next grader sweeps it."""
+    import signal
+    import subprocess
+    import sys
+    from grader.sandbox.workspace import _base
+    script = ("import sys, time\n"
+              "from grader.sandbox import bwrap\n"
+              "print(bwrap.runtime_copy(), flush=True)\n"
+              "time.sleep(60)\n")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        runtime = Path(process.stdout.readline().strip())
+        assert (runtime / "child.py").is_file() and runtime.is_relative_to(_base())
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert runtime.exists()
+    subprocess.run([sys.executable, "-c", "from grader.sandbox.workspace import Session; Session().close()"],
+                   check=True)
+    assert not runtime.exists() and not runtime.parent.exists()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import identity, seccomp_filter
 from .limits import Limits
+from .workspace import Session
 
 RUNTIME_SOURCE = Path(__file__).with_name("runtime")
 INSIDE_RUNTIME = "/grader-runtime"
@@ -137,12 +138,20 @@ def argv(files: Path, device: str, limits: Limits, hide: tuple[str, ...], ident:
     return command
 
 
+_RUNTIME_SESSION: list = []   # the session folder holding this process's runtime copy
+
+
 @functools.lru_cache(maxsize=None)
 def runtime_copy() -> Path:
     """A private copy of the child's runtime files (the sandbox mounts only this); readable by
-    sandbox uids, writable by nobody but the grader."""
-    folder = Path(tempfile.mkdtemp(prefix="grader-runtime-"))
-    atexit.register(shutil.rmtree, folder, True)
+    sandbox uids, writable by nobody but the grader. It lives in a session folder of its own
+    (``workspace.Session``) for as long as this process: deleted at exit, and swept by the next
+    grader if this process is killed, so a crashed worker leaves no copy behind."""
+    session = Session()
+    _RUNTIME_SESSION.append(session)
+    atexit.register(session.close)
+    folder = session.folder / "runtime"
+    folder.mkdir()
     for name in ("child.py", "wire.py", "values.py"):
         shutil.copy(RUNTIME_SOURCE / name, folder / name)
         os.chmod(folder / name, 0o644)
