@@ -64,7 +64,11 @@ def remembered_reference(spec: AssignmentSpec, memo: ReferenceMemo):
     kept in the course's store on disk (``reference_store``): every grading of a course draws
     the same hidden inputs, so the reference's outputs on them are computed once per course."""
     version = f"{spec.solution_file}:{file_version(spec.solution_file)}"
-    return memo.wrap(import_reference(spec), version, ReferenceStore.for_reference(spec.solution_file))
+    content = spec.solution_file.read_bytes()
+    module = import_reference(spec)
+    # no store when the file changed while it was imported: its results would be filed under the wrong source
+    same = spec.solution_file.read_bytes() == content
+    return memo.wrap(module, version, ReferenceStore.for_reference(spec.solution_file, content) if same else None)
 
 
 class KeptReferences:

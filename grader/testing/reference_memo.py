@@ -91,12 +91,14 @@ class ReferenceMemo:
 
     def _remembering(self, function, prefix: str, name: str, store: ReferenceStore | None):
         def call(*args, **kwargs):
-            remembering, looking = self._max_bytes > 0, store is not None and self._worth_looking(store, name)
+            remembering = self._max_bytes > 0
+            looking = store is not None and self._worth_looking(store, name)
             arguments = key = None
-            if remembering or looking:
+            if remembering or store is not None:
                 arguments = _digest(args, kwargs)
                 if arguments is None:
                     return function(*args, **kwargs)
+            if remembering or looking:
                 key = hashlib.sha256(prefix.encode() + b"\0" + arguments).digest()
                 if key in self._results:
                     self.hits += 1
@@ -117,10 +119,9 @@ class ReferenceMemo:
             seconds = time.perf_counter() - started
             if remembering:
                 self._keep(key, result)
-            if store is not None and store.worth(seconds):
-                arguments = arguments or _digest(args, kwargs)
-                if arguments is not None:
-                    store.put(name, arguments, result)
+            # stored only if the call left its arguments as they were (the reference is pure)
+            if store is not None and store.worth(seconds) and _digest(args, kwargs) == arguments:
+                store.put(name, arguments, result)
             return result
         call.__wrapped__ = function
         call.__name__, call.__doc__ = function.__name__, function.__doc__
