@@ -48,6 +48,7 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS results (key BLOB PRIMARY KEY, source TEXT
 
 _log = logging.getLogger(__name__)
 _warned: set[str] = set()
+_LOCAL = threading.local()   # per thread: database path -> (connection, opened read-only)
 
 
 def _warn_once(path: Path, text: str) -> None:
@@ -76,9 +77,9 @@ class ReferenceStore:
 
     def __init__(self, path: Path, source: str, salt: bytes):
         self.path, self.source, self._salt = Path(path), source, salt
-        self._local = threading.local()   # one connection per thread (batch workers may use threads)
         self._broken = False
         self._read_only = False
+        self._cleaned = False
         self._names: set[str] | None = None   # functions with stored results
 
     @classmethod
@@ -92,36 +93,49 @@ class ReferenceStore:
 
     # -- the database ---------------------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection | None:
+        """This thread's connection to the course's database, opened once per process and thread
+        and kept for the next gradings (a descriptor a grading would otherwise leave to the
+        garbage collector); the first use by this store deletes its reference's older rows."""
         if self._broken:
             return None
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._open(retry=True)
-            self._local.connection = connection
+        connections = _LOCAL.__dict__.setdefault("connections", {})
+        opened = connections.get(str(self.path))
+        if opened is None:
+            opened = self._open(retry=True)
+            if opened is None:
+                return None
+            connections[str(self.path)] = opened
+        connection, self._read_only = opened
+        if not self._cleaned and not self._read_only:
+            self._cleaned = True
+            try:   # the older versions of this reference will not be asked again
+                connection.execute("DELETE FROM results WHERE source = ? AND salt != ?", (self.source, self._salt))
+                connection.execute("DELETE FROM seen WHERE source = ? AND salt != ?", (self.source, self._salt))
+            except sqlite3.Error as exc:
+                self._fail(exc)
+                return None
         return connection
 
-    def _open(self, retry: bool) -> sqlite3.Connection | None:
+    def _open(self, retry: bool) -> tuple[sqlite3.Connection, bool] | None:
+        read_only = False
         try:
             try:
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))   # the grader's alone
             except OSError:
                 if not self.path.is_file():
                     raise
-                self._read_only = True   # a read-only course folder: reads still pay
-            if self._read_only:
+                read_only = True   # a read-only course folder: reads still pay
+            if read_only:
                 connection = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=5.0,
                                              isolation_level=None)
             else:
                 connection = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
                 for statement in SCHEMA:
                     connection.execute(statement)
-                # the older versions of this reference will not be asked again
-                connection.execute("DELETE FROM results WHERE source = ? AND salt != ?", (self.source, self._salt))
-                connection.execute("DELETE FROM seen WHERE source = ? AND salt != ?", (self.source, self._salt))
             connection.execute("SELECT count(*) FROM results").fetchone()
-            return connection
+            return connection, read_only
         except sqlite3.DatabaseError as exc:
-            if retry and not self._read_only and self.path.is_file():   # corrupt: set it aside, start anew
+            if retry and not read_only and self.path.is_file():   # corrupt: set it aside, start anew
                 try:
                     os.replace(self.path, self.path.with_name(self.path.name + ".corrupt"))
                 except OSError:
