@@ -138,9 +138,6 @@ def argv(files: Path, device: str, limits: Limits, hide: tuple[str, ...], ident:
     return command
 
 
-_RUNTIME_SESSION: list = []   # the session folder holding this process's runtime copy
-
-
 @functools.lru_cache(maxsize=None)
 def runtime_copy() -> Path:
     """A private copy of the child's runtime files (the sandbox mounts only this); readable by
@@ -148,8 +145,7 @@ def runtime_copy() -> Path:
     (``workspace.Session``) for as long as this process: deleted at exit, and swept by the next
     grader if this process is killed, so a crashed worker leaves no copy behind."""
     session = Session()
-    _RUNTIME_SESSION.append(session)
-    atexit.register(session.close)
+    atexit.register(session.close)   # also what keeps the session (and its lock) alive
     folder = session.folder / "runtime"
     folder.mkdir()
     for name in ("child.py", "wire.py", "values.py"):
