@@ -164,7 +164,6 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
                     ref_files.mkdir()
                     shutil.copy(spec.solution_file, ref_files / spec.filename)
                     plugin.reference_child = SandboxedModule(ref_files, spec.module, grading.config, session)
-                plugin.reference_module()
             files = session.folder / f"student-{spec.name}"
             intake.prepare(located, files)
             imports = spec.imports + (("cupy",) if grading.config.device == "gpu" else ())

@@ -48,7 +48,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STORE_FILENAME = ".reference-results.sqlite"   # grader/testing/reference_store.py: the course's results on disk
 ASSIGNMENTS = ("conv", "pool", "arch", "init", "autoencoder")
 PHASES = ("start-up", "sandbox starts (grader)", "sandbox starts (children)", "round trips (grader)",
           "calls (children)", "collection", "reference calls", "diagnosis", "reports", "pytest and tests (rest)")
@@ -263,8 +262,7 @@ def reference_submission(folder: Path, assignments) -> Path:
 
 def grade_scenario(name: str, work: Path) -> dict:
     if name.endswith("-cold"):   # a course's first grading: no reference results on disk yet
-        for stale in (REPO / "solutions").glob(STORE_FILENAME + "*"):
-            stale.unlink()
+        forget_store(REPO)
         name = name.removesuffix("-cold")
     selected = ASSIGNMENTS if name == "full" else (name,)
     submission = reference_submission(work / f"sub-{name}", selected)
@@ -287,8 +285,7 @@ def grade_scenario(name: str, work: Path) -> dict:
 def baseline_scenario(name: str, baseline: Baseline, work: Path, count: int = 0, jobs: int = 1) -> dict:
     """The scenario `name` (full, an assignment, -cold or not, or batch) graded by the baseline revision."""
     if name.endswith("-cold"):
-        for stale in (baseline.root / "solutions").glob(STORE_FILENAME + "*"):
-            stale.unlink()
+        forget_store(baseline.root)
         name = name.removesuffix("-cold")
     out = work / f"baseline-out-{name}-{jobs}"
     shutil.rmtree(out, ignore_errors=True)
@@ -309,6 +306,14 @@ def baseline_scenario(name: str, baseline: Baseline, work: Path, count: int = 0,
     if name == "batch":
         total.update(students=count, jobs=jobs, cpu_per_student=total["cpu"] / count)
     return total
+
+
+def forget_store(course: Path) -> None:
+    """Delete the course's reference store (and its journal), as before a course's first grading."""
+    sys.path.insert(0, str(REPO))
+    from grader.testing.reference_store import FILENAME
+    for stale in (course / "solutions").glob(FILENAME + "*"):
+        stale.unlink()
 
 
 def prime_store(work: Path) -> None:
