@@ -14,10 +14,14 @@ import threading
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__
-from .commands import CommandError, run_command
-from .commands import serve as serve_command
-from .options import add_arguments
+from . import SINGLE_THREADED, __version__
+
+for _name, _value in SINGLE_THREADED.items():   # before NumPy and SciPy are first imported, just below
+    os.environ.setdefault(_name, _value)
+
+from .commands import CommandError, run_command  # noqa: E402
+from .commands import serve as serve_command  # noqa: E402
+from .options import add_arguments  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -22,7 +22,7 @@ from .files import file_version
 from .intake import Intake, open_submission
 from .models import AssignmentResult, GradingResult, GradingStatus
 from .options import GradeOptions
-from .sandbox import Limits, SandboxConfig, SandboxedModule, StudentError, resolve_sandbox
+from .sandbox import Limits, SandboxConfig, SandboxedModule, resolve_sandbox
 from .sandbox.launcher import protect_folders
 from .sandbox.workspace import Session
 from .secret import read_secret
@@ -169,12 +169,7 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
             imports = spec.imports + (("cupy",) if grading.config.device == "gpu" else ())
             plugin.student_module = SandboxedModule(files, spec.module, grading.config, session, imports)
             _budget(plugin.student_module, spec, grading)
-            try:
-                plugin.student_module.start()
-            except StudentError as exc:
-                plugin.unavailable = str(exc)
-                plugin.student_module.close()
-                plugin.student_module = None
+            plugin.student_module.launch()   # its import overlaps pytest's collection; awaited before the first test
         pytest_output = run_tests(spec, plugin, not public_only or count_only is not None, options.keyword)
     finally:
         for module in (plugin.student_module, None if kept is not None else plugin.reference_child):

@@ -103,6 +103,41 @@ def test_import_that_hangs_is_stopped(load):
     assert time.monotonic() - started < 6
 
 
+def test_a_launched_child_imports_while_the_grader_works_and_is_awaited_once(load):
+    """launch() returns before the import ends (pytest collects meanwhile); ready() waits for it,
+    counting the import limit from the launch, and the first call uses that same child."""
+    m = load("import time\ntime.sleep(0.5)\ndef f():\n    return 7\n", start=False)
+    started = time.monotonic()
+    m.launch()
+    assert time.monotonic() - started < 0.4
+    m.launch()   # already launched: no second child
+    time.sleep(0.6)   # the grader's own work: the import finishes meanwhile
+    waited = time.monotonic()
+    child = m.ready()
+    assert time.monotonic() - waited < 0.3 and m.functions == ["f"]
+    assert m.f() == 7 and m.ready() is child
+
+
+def test_a_launched_import_that_hangs_is_stopped_counting_from_the_launch(load):
+    m = load("while True:\n    pass\n", start=False, import_timeout=1.0)
+    m.launch()
+    time.sleep(1.2)
+    waited = time.monotonic()
+    with pytest.raises(StudentUnavailable, match="did not finish"):
+        m.ready()
+    assert time.monotonic() - waited < 0.5
+
+
+def test_a_launched_child_never_awaited_is_killed_by_close(load):
+    from tests.conftest import sandbox_processes
+    before = set(sandbox_processes())
+    m = load("import time\ntime.sleep(30)\n", start=False)
+    m.launch()
+    time.sleep(0.3)
+    m.close()
+    assert not set(sandbox_processes()) - before
+
+
 def test_printed_output_is_captured_and_capped(load):
     m = load("def f():\n    print('x' * 100000)\n    return 1\n", output_bytes=1000)
     assert m.f() == 1

@@ -19,6 +19,7 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
+from .. import SINGLE_THREADED
 from . import identity, seccomp_filter
 from .limits import Limits
 from .workspace import Session
@@ -35,9 +36,7 @@ COMPANIONS = {"numpy": ("numpy.libs",), "cupy": ("cupy_backends", "cupyx", "fast
 
 def child_environment(device: str, home: str, imports: tuple[str, ...] | None = None) -> dict[str, str]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-           # one thread each: fair timings, and parallel batch workers do not oversubscribe
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", **SINGLE_THREADED}
     if imports is not None:  # read by the runtime's import rule (runtime/child.py)
         env["GRADER_ALLOWED_IMPORTS"] = ",".join(imports)
     if device == "gpu":

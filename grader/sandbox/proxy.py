@@ -40,6 +40,7 @@ class SandboxedModule:
         self._session = session
         self._box: Box | None = None
         self._child: Child | None = None
+        self._launched: tuple[Child, float] | None = None   # started, import not yet awaited: (child, when)
         self._not_again: dict[str, StudentError] = {}  # function -> why it is not called again
         self._deadline: float | None = None
         self._budget_text = ""
@@ -60,18 +61,38 @@ class SandboxedModule:
                               f"are not run")
 
     def start(self) -> Child:
-        """Start a fresh child (all processes of the previous one killed, working folder reset);
-        raise ``StudentUnavailable`` if the module cannot be imported."""
+        """Start a fresh child (all processes of the previous one killed, working folder reset)
+        and wait for its import; raise ``StudentUnavailable`` if the module cannot be imported."""
+        self.launch(fresh=True)
+        return self.ready()
+
+    def launch(self, fresh: bool = False) -> None:
+        """Start the child without waiting for its import, so that the grader's own work meanwhile
+        (pytest's collection) overlaps the child's start on another core; ``ready`` (or the first
+        call) waits for it. Nothing if a child is already running or launched, unless `fresh`."""
+        if not fresh and (self._launched is not None or self._child is not None):
+            return
+        self._drop_child()
         if self._box is None:
             name = self._session.box_name()
             self._box = Box(self._files, self._config, self._session.folder / name, name, self._imports)
-        child = Child(self._box, self._module)
+        self._launched = (Child(self._box, self._module), time.monotonic())
+
+    def ready(self) -> Child:
+        """The running child: waits for a launched one's import (its limit counted from the
+        launch), or starts one; raises ``StudentUnavailable`` if the module cannot be imported."""
+        if self._launched is None:
+            if self._child is not None and self._child.alive:
+                return self._child
+            self.launch(fresh=True)
+        child, launched = self._launched
+        self._launched = None
         limit = self._config.limits.import_timeout
         remaining = self._remaining()
         if remaining is not None:
             limit = min(limit, max(remaining, 0.001))
         try:
-            hello = child.receive(limit)
+            hello = child.receive(max(limit - (time.monotonic() - launched), 0.001))
         except TimeoutError:
             if remaining is not None and remaining <= limit:
                 raise self._over_budget() from None
@@ -98,9 +119,7 @@ class SandboxedModule:
 
     def close(self) -> None:
         """Kill every process of the sandbox and delete it (its uid, group and folder)."""
-        if self._child is not None:
-            self._child.kill()
-            self._child = None
+        self._drop_child()
         if self._box is not None:
             self._box.close()
             self._box = None
@@ -167,7 +186,7 @@ class SandboxedModule:
         remaining = self._remaining()
         if remaining is not None and remaining <= 0:
             raise self._over_budget()
-        child = self._child if self._child is not None and self._child.alive else self.start()
+        child = self.ready()
         limit = (self.call_timeout if timeout is None else timeout) * calls
         remaining = self._remaining()
         budget_bound = remaining is not None and remaining < limit
@@ -205,9 +224,10 @@ class SandboxedModule:
             raise
 
     def _drop_child(self) -> None:
-        if self._child is not None:
-            self._child.kill()
-            self._child = None
+        for child in (self._child, self._launched and self._launched[0]):
+            if child is not None:
+                child.kill()
+        self._child = self._launched = None
 
     def _unpack(self, func: str, reply):
         if not isinstance(reply, dict) or "id" not in reply:

@@ -131,6 +131,18 @@ class GradingPlugin:
             config.hook.pytest_deselected(items=[item for item, _ in counted])
         items[:] = [item for item, _ in kept]
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The student's child was launched before collection: wait for its import now, before any
+        test runs, so that a module that cannot be imported is the assignment's error, said once."""
+        if self.student_module is None:
+            return
+        try:
+            self.student_module.ready()
+        except StudentError as exc:
+            self.unavailable = str(exc)
+            self.student_module.close()
+            self.student_module = None
+
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture
     def student(self, request: pytest.FixtureRequest) -> SandboxedModule:
