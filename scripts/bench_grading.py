@@ -1,6 +1,6 @@
 """Grading benchmark: where every CPU-second of a grading goes.
 
-    python scripts/bench_grading.py [--scenarios full,conv,pool,arch,init,autoencoder,again-conv,batch]
+    python scripts/bench_grading.py [--scenarios full,conv,pool,arch,init,autoencoder,again-conv,batch,check-conv]
                                     [--batch 20] [--repeat 1] [--baseline REV ...] [--json bench.json]
 
 Each scenario runs in a fresh process inside its own control group (cpuacct in v1, cpu.stat in
@@ -24,6 +24,8 @@ its reaped children (marked "approx.").
   first student and of each further one.
 - batch: `grader batch` of N copies of the conv reference, with --jobs 1 and --jobs 2: CPU per
   student and the speed-up.
+- check-<assignment>: `grader check` (public tests only, what a student runs) on the reference,
+  as the command runs: the median wall time of 5 runs, the fastest, and the CPU.
 
 --baseline REV (a git revision; repeatable) also runs the full, per-assignment and batch
 scenarios with the grader and course of REV (a temporary git worktree, graded by this
@@ -85,10 +87,19 @@ def worker(argv: list[str], report: Path) -> None:
                 nested[0] = inner + took
         return wrapper
 
-    real_start, real_close = proxy.SandboxedModule.start, proxy.SandboxedModule.close
+    real_launch, real_ready, real_close = (proxy.SandboxedModule.launch, proxy.SandboxedModule.ready,
+                                           proxy.SandboxedModule.close)
 
-    def start(self):
-        child = timed("sandbox starts (grader)", real_start, "sandbox starts")(self)
+    def launch(self, fresh=False):   # a start, without waiting for the child's import
+        before = self._launched
+        timed("sandbox starts (grader)", real_launch)(self, fresh)
+        if self._launched is not None and self._launched is not before:
+            counts["sandbox starts"] += 1
+
+    def ready(self):   # the wait for a launched (or restarted) child: its CPU until it answered
+        if self._launched is None and self._child is not None and self._child.alive:
+            return real_ready(self)   # the running child: every round trip passes here
+        child = timed("sandbox starts (grader)", real_ready)(self)
         spent["sandbox starts (children)"] += (self.cpu_seconds() or 0.0) - getattr(self, "_bench_cpu", 0.0)
         self._bench_cpu = self.cpu_seconds() or 0.0
         return child
@@ -100,7 +111,7 @@ def worker(argv: list[str], report: Path) -> None:
             peak_child[0] = max(peak_child[0], box.group.memory_peak())
         real_close(self)
 
-    proxy.SandboxedModule.start, proxy.SandboxedModule.close = start, close
+    proxy.SandboxedModule.launch, proxy.SandboxedModule.ready, proxy.SandboxedModule.close = launch, ready, close
     proxy.SandboxedModule.timed_call = timed("round trips (grader)", proxy.SandboxedModule.timed_call, "round trips")
     _pytest.main.Session.perform_collect = timed("collection", _pytest.main.Session.perform_collect)
     grader.pipeline.diagnose = timed("diagnosis", grader.pipeline.diagnose)
@@ -334,6 +345,17 @@ def again_scenario(assignment: str, times: int, work: Path) -> dict:
     return {**total, **json.loads(report.read_text())}
 
 
+def check_scenario(assignment: str, work: Path, baseline: Baseline | None = None, runs: int = 5) -> dict:
+    """`grader check <assignment>` (the student's self-check: public tests only) on the reference,
+    as the command runs it: the median wall time of `runs` (with its CPU), and the fastest."""
+    submission = reference_submission(work / f"check-{assignment}", (assignment,))
+    argv = ["check", assignment, "--path", str(submission), "-q",
+            "--course", str(REPO if baseline is None else baseline.root)]
+    command = [sys.executable, "-m", "grader", *argv] if baseline is None else baseline.command(argv)
+    measured = sorted((measure(command) for _ in range(runs)), key=lambda r: r["wall"])
+    return {**measured[len(measured) // 2], "fastest_wall": measured[0]["wall"], "runs": runs}
+
+
 def batch_scenario(count: int, jobs: int, work: Path) -> dict:
     folder = work / f"batch-{count}"
     if not folder.exists():
@@ -349,7 +371,8 @@ def batch_scenario(count: int, jobs: int, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="full-cold,full,conv,pool,arch,init,autoencoder,again-conv,batch")
+    parser.add_argument("--scenarios",
+                        default="full-cold,full,conv,pool,arch,init,autoencoder,again-conv,batch,check-conv")
     parser.add_argument("--batch", type=int, default=20, help="students in the batch scenario")
     parser.add_argument("--repeat", type=int, default=1, help="runs per scenario (the median is kept)")
     parser.add_argument("--baseline", action="append", default=[], metavar="REV",
@@ -371,7 +394,12 @@ def main() -> None:
                 if not primed and not name.endswith("-cold") and name != "batch":
                     prime_store(work)   # the warm scenarios: a course's later gradings
                     primed = True
-                if name.startswith("again-"):   # e.g. again-conv: a batch worker's marginal student
+                if name.startswith("check-"):   # e.g. check-conv: a student's self-check, wall time
+                    results[name] = check_scenario(name.removeprefix("check-"), work)
+                    for baseline in baselines:
+                        results[f"{name} @{baseline.revision}"] = check_scenario(name.removeprefix("check-"), work,
+                                                                                 baseline)
+                elif name.startswith("again-"):   # e.g. again-conv: a batch worker's marginal student
                     results[name] = again_scenario(name.removeprefix("again-"), 5, work)
                 elif name == "batch":
                     for jobs in (1, 2):
@@ -419,6 +447,10 @@ def print_table(results: dict) -> None:
             print(f"{name}: a batch worker's first student {run['first_cpu']:.2f} CPU-s, each further one "
                   f"{run['again_cpu']:.2f} CPU-s (every process; grader side: " + ", ".join(
                       f"{k} {v:.2f}" for k, v in run["phases"].items() if k != "start-up" and v >= 0.005) + ")")
+    for name, run in results.items():
+        if name.startswith("check-"):
+            print(f"{name}: wall {run['wall']:.2f} s (median of {run['runs']}; fastest {run['fastest_wall']:.2f} s), "
+                  f"CPU {run['cpu']:.2f} s")
     batches = {k: v for k, v in results.items() if k.startswith("batch") and "@" not in k}
     for name, run in batches.items():
         print(f"{name}: {run['students']} conv students, wall {run['wall']:.2f} s, CPU {run['cpu']:.2f} s, "
