@@ -220,7 +220,10 @@ def run_tests(spec: AssignmentSpec, plugin: GradingPlugin, with_hidden: bool, ke
     extra = ["-o", f"timeout={TEST_TIMEOUT if on_main else 0}", "-o", "timeout_method=signal"]
     if keyword:
         extra += ["-k", keyword]
-    return run_pytest(paths, spec.folder.parent.parent, [plugin], extra)
+    output = run_pytest(paths, spec.folder.parent.parent, [plugin], extra)
+    if plugin.aborted is not None:   # Ctrl-C, or the grader failed in one of our hooks: no score
+        raise plugin.aborted
+    return output
 
 
 __all__ = ["GradeOptions", "grade_submission", "run_tests", "resolve"]

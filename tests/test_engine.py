@@ -185,3 +185,23 @@ def test_a_visibility_gradescope_does_not_know_is_refused_at_collection(toy_cour
                       'def test_odd_visibility(student):\n    pass\n')
     result = grade_submission(course_root / "solutions/toy", find_course(course_root), ["toy"])
     assert "visibility 'after_lunch' is not one of" in result.assignments[0].error
+
+
+@pytest.mark.parametrize("failure,where", [(KeyboardInterrupt, "import"), (KeyboardInterrupt, "call"),
+                                           (OSError, "import")])
+def test_ctrl_c_or_a_failure_of_the_grader_stops_the_grading_instead_of_scoring_it(toy_course, tmp_path,
+                                                                                   monkeypatch, where, failure):
+    """pytest itself only reports an interrupted session or a failing hook ("no tests ran"):
+    raised again after pytest, the grading stops (exit 130 at the command line; a batch records
+    a grader error), never a score of 0 out of 0 for the student. (The wait for the student's
+    import runs in a hook; a grader failure inside a test body fails that test, as before.)"""
+    from grader.sandbox.proxy import SandboxedModule
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "toy.py").write_text("import numpy as np\ndef double(x):\n    return 2 * np.asarray(x)\n")
+
+    def fail(*args, **kwargs):
+        raise failure()
+    monkeypatch.setattr(SandboxedModule, "ready" if where == "import" else "call", fail)
+    with pytest.raises(failure):
+        grade_submission(folder, find_course(toy_course), options=GradeOptions())

@@ -138,6 +138,29 @@ def test_a_launched_child_never_awaited_is_killed_by_close(load):
     assert not set(sandbox_processes()) - before
 
 
+def test_the_import_limit_and_the_budget_are_each_counted_once(load):
+    """A budget set before the launch: the time the grader spends between launch and ready()
+    (collection) is part of it once, not subtracted a second time from what is left."""
+    m = load("import time\ntime.sleep(1.5)\ndef f():\n    return 7\n", start=False)
+    m.set_budget(3.0, "the time budget (3 s)")
+    m.launch()
+    time.sleep(1.0)
+    m.ready()   # the import ends ~1.6 s after the launch, well within the 3 s budget
+    assert m.f() == 7
+
+
+def test_copies_forked_at_import_do_not_shift_the_replies(load):
+    """Each copy the import forks sends its own "ready" before the sweep kills it: queued frames
+    that are not the answer to this request are skipped, never taken as the next call's reply."""
+    m = load("import os\nfor _ in range(3):\n    os.fork()\ndef f(x):\n    return x + 1\n")
+    assert [m.f(n) for n in range(5)] == [1, 2, 3, 4, 5]
+
+
+def test_an_import_that_fills_the_sandbox_is_the_modules_error_once(load):
+    with pytest.raises(StudentUnavailable, match="filled the sandbox.*more than 50 files"):
+        load("for i in range(200):\n    open(f'f{i}', 'w').close()\ndef f():\n    return 1\n", work_files=50)
+
+
 def test_printed_output_is_captured_and_capped(load):
     m = load("def f():\n    print('x' * 100000)\n    return 1\n", output_bytes=1000)
     assert m.f() == 1

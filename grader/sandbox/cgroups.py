@@ -160,18 +160,32 @@ class Cgroup:
     def _file(self, controller: str, name: str) -> Path:
         return self.paths["" if self.hierarchy.version == 2 else controller] / name
 
+    # Plain system calls: the grader reads a group's processes after every call of a student
+    # function and writes the freezer around every timed reference call (pathlib's text files
+    # cost ~5 times as much per access).
     def _write(self, controller: str, name: str, value, optional: bool = False) -> None:
         try:
-            self._file(controller, name).write_text(str(value))
+            fd = os.open(self._file(controller, name), os.O_WRONLY)
+            try:
+                os.write(fd, str(value).encode())
+            finally:
+                os.close(fd)
         except OSError:
             if not optional:
                 raise
 
     def _read(self, controller: str, name: str) -> str:
         try:
-            return self._file(controller, name).read_text()
+            fd = os.open(self._file(controller, name), os.O_RDONLY)
+            try:
+                chunks = []
+                while chunk := os.read(fd, 1 << 16):
+                    chunks.append(chunk)
+            finally:
+                os.close(fd)
         except OSError:
             return ""
+        return b"".join(chunks).decode(errors="replace")
 
     def procs_files(self) -> list[str]:
         """Where a process writes its pid to join (used between fork and exec)."""

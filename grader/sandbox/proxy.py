@@ -21,6 +21,7 @@ from .workspace import Session
 
 DEFAULT_CALL_TIMEOUT = 10.0
 MAX_CALLS_PER_TRIP = 256   # argument sets in one call_many round trip (a gradient check needs ~140)
+STALE_FRAMES = 64          # queued "ready" frames skipped before a reply (copies a module's import forked)
 
 
 class SandboxedModule:
@@ -88,13 +89,15 @@ class SandboxedModule:
         child, launched = self._launched
         self._launched = None
         limit = self._config.limits.import_timeout
+        wait = max(limit - (time.monotonic() - launched), 0.001)   # the import's limit runs from the launch
         remaining = self._remaining()
-        if remaining is not None:
-            limit = min(limit, max(remaining, 0.001))
+        budget_bound = remaining is not None and remaining < wait
+        if budget_bound:
+            wait = max(remaining, 0.001)
         try:
-            hello = child.receive(max(limit - (time.monotonic() - launched), 0.001))
+            hello = child.receive(wait)
         except TimeoutError:
-            if remaining is not None and remaining <= limit:
+            if budget_bound:
                 raise self._over_budget() from None
             raise StudentUnavailable(f"importing {self._module}.py did not finish within {limit:g} s") from None
         except EOFError as exc:
@@ -112,6 +115,10 @@ class SandboxedModule:
             raise StudentUnavailable(f"{self._module}.py could not be imported: "
                                      f"{text('type') or '?'}: {text('message')}{text('where')}")
         self._box.sweep()  # nothing the import started outlives it
+        problem = self._box.quota_problem()
+        if problem is not None:   # said once for the module, not again by every call's restart
+            child.kill()
+            raise StudentUnavailable(f"importing {self._module}.py filled the sandbox: {problem}")
         functions = hello.get("functions")
         self.functions = [f[:200] for f in functions[:1000] if isinstance(f, str)] if isinstance(functions, list) else []
         self._child = child
@@ -194,8 +201,14 @@ class SandboxedModule:
             limit = max(remaining, 0.001)
         started = time.perf_counter()
         try:
-            child.send(request, limit)
+            sent = child.send(request, limit)
             reply = child.receive(max(limit - (time.perf_counter() - started), 0.001))
+            # frames without this request's id: the extra "ready" of copies the import forked (killed
+            # since, their frames still queued) are skipped; anything else is out of step
+            for _ in range(STALE_FRAMES):
+                if not isinstance(reply, dict) or reply.get("id") == sent or "ready" not in reply:
+                    break
+                reply = child.receive(max(limit - (time.perf_counter() - started), 0.001))
         except TimeoutError:
             self._drop_child()
             if budget_bound:
@@ -217,7 +230,7 @@ class SandboxedModule:
             self._drop_child()
             raise StudentCrashed(f"{func}: {problem}; the student process was stopped")
         try:
-            return seconds, self._unpack(func, reply)
+            return seconds, self._unpack(func, reply, sent)
         except StudentRaised as exc:
             if exc.type_name == "MemoryError":  # each further call would fill memory again: seconds each
                 self._not_again[func] = StudentCrashed(f"{func} ran out of memory in an earlier test; not called again")
@@ -229,8 +242,9 @@ class SandboxedModule:
                 child.kill()
         self._child = self._launched = None
 
-    def _unpack(self, func: str, reply):
-        if not isinstance(reply, dict) or "id" not in reply:
+    def _unpack(self, func: str, reply, sent: int):
+        if not isinstance(reply, dict) or reply.get("id") != sent:
+            self._drop_child()   # whatever it writes next is out of step with our requests
             raise StudentBadReply(f"{func}: malformed reply from the student process")
         if "ok" in reply:
             return reply["ok"]

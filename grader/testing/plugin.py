@@ -107,6 +107,7 @@ class GradingPlugin:
         self.collection_errors: list[str] = []
         self.hidden_points: float | None = None
         self.failed_calls: list[Call] = []   # student calls made by failing tests, for the diagnosis
+        self.aborted: BaseException | None = None   # our hook failed, or Ctrl-C: the grading stops
         self._current = _Current()
         self._reference_module = None
         self._shared: dict[str, Shared] = {}   # test file -> what its tests share in this grading
@@ -142,6 +143,14 @@ class GradingPlugin:
             self.unavailable = str(exc)
             self.student_module.close()
             self.student_module = None
+        except BaseException as exc:   # the grader's own failure: pytest would only report "no tests
+            self.aborted = exc         # ran"; the pipeline raises it again after pytest
+            raise
+
+    def pytest_keyboard_interrupt(self) -> None:
+        """Ctrl-C during collection or a test: pytest ends the session and reports it; the
+        pipeline raises it again, so the grading stops instead of scoring what was left."""
+        self.aborted = self.aborted or KeyboardInterrupt()
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture
