@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from ..course import CourseError
 from ..device import DeviceError
@@ -10,15 +11,18 @@ from ..sandbox import SandboxUnavailable
 from .common import CommandError
 
 
+# verb -> its module here, imported only when that verb runs (`check` needs neither the report
+# templates' Jinja nor the batch machinery)
+VERBS = {"list": "listing", "check": "check", "grade": "grade", "validate": "validate",
+         "release": "release", "skeleton": "skeleton", "batch": "batch"}
+
+
 def run_command(args: argparse.Namespace) -> int:
-    from . import check, grade, listing, release, skeleton, validate
-    if args.command == "batch":
-        from . import batch  # noqa: PLC0415  (pulls in the batch machinery only when asked)
-        return batch.run(args)
-    verbs = {"list": listing.run, "check": check.run, "grade": grade.run, "validate": validate.run,
-             "release": release.run, "skeleton": skeleton.run}
+    verb = importlib.import_module(f".{VERBS[args.command]}", __package__)
+    if args.command == "batch":   # its own messages for bad input (a batch never stops at one student)
+        return verb.run(args)
     try:
-        return verbs[args.command](args)
+        return verb.run(args)
     except (CourseError, SubmissionError, DeviceError, SandboxUnavailable) as exc:
         raise CommandError(str(exc)) from None
 
