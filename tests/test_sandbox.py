@@ -156,6 +156,37 @@ def test_copies_forked_at_import_do_not_shift_the_replies(load):
     assert [m.f(n) for n in range(5)] == [1, 2, 3, 4, 5]
 
 
+def test_a_late_reply_to_an_earlier_call_is_skipped(load):
+    """A copy the call forked answers the same request again (a duplicate id, arriving late):
+    the next call skips it and takes its own reply."""
+    m = load("import os, sys\nimport wire\ncalls = [0]\n"
+             "def f(x):\n"
+             "    calls[0] += 1\n"
+             "    if calls[0] > 1:   # the previous request's id, answered again before this reply\n"
+             "        os.write(int(sys.argv[5]), wire.encode({'id': calls[0] - 1, 'ok': -1}))\n"
+             "    return x + 1\n")
+    assert [m.f(n) for n in range(4)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("mode", ["basic", "auto"])
+def test_a_working_folder_nested_thousands_deep_is_a_quota_problem_not_a_crash(load, mode):
+    """os.walk and shutil.rmtree recurse once per level before Python 3.12: a `mkdir a; cd a`
+    loop must cost the student that call, never the grader (grader.trees)."""
+    m = load("import os\n"
+             "def deep(n):\n"
+             "    here = os.getcwd()\n"
+             "    for _ in range(n):\n"
+             "        os.mkdir('a'); os.chdir('a')\n"
+             "    os.chdir(here)\n"
+             "    return n\n", mode=mode)
+    if mode == "basic":
+        with pytest.raises(StudentCrashed, match="more than 100 deep"):
+            m.deep(3000)
+    else:   # bubblewrap: the tmpfs is the kernel's to count; its inodes are within the quota
+        assert m.deep(3000) == 3000
+    m.close()   # deletes the box, however deep
+
+
 def test_an_import_that_fills_the_sandbox_is_the_modules_error_once(load):
     with pytest.raises(StudentUnavailable, match="filled the sandbox.*more than 50 files"):
         load("for i in range(200):\n    open(f'f{i}', 'w').close()\ndef f():\n    return 1\n", work_files=50)

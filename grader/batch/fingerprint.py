@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..course import Course
+from ..trees import walk
 from ..reports.render import PACKAGE_TEMPLATES
 
 CHUNK = 1 << 20
@@ -36,7 +37,7 @@ def _hash_file(path: Path, digest) -> None:
 def _hash_tree(root: Path, digest, exclude: frozenset[str] = frozenset()) -> None:
     """Feed `root`'s tree into `digest`, in a fixed order, without following links
     (`exclude`: names skipped at the top level)."""
-    for folder, dirs, files in os.walk(root, followlinks=False):
+    for folder, dirs, files in walk(root):
         top = folder == str(root)
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not (top and d in exclude))
         files = [f for f in files if not (top and f in exclude)]

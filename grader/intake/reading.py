@@ -9,7 +9,6 @@ links, and only those grading takes (``Snapshot.read``).
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tarfile
 import time
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from ..trees import remove_tree, walk
 from .rules import (MAX_ENTRIES, MAX_FILES, MAX_TAR_BYTES, MAX_TOTAL_BYTES, VENV_MARKER, Ignored,
                     SubmissionError, is_source, member_path, size_text, skipped_dir, skipped_prefix)
 
@@ -162,10 +162,10 @@ def extract(archive: Path, dest: Path) -> Snapshot:
             with tarfile.open(archive) as opened:
                 _take(_tar_members(opened), dest, snapshot)
     except SubmissionError:
-        shutil.rmtree(dest, ignore_errors=True)
+        remove_tree(dest)
         raise
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError, RuntimeError) as exc:
-        shutil.rmtree(dest, ignore_errors=True)
+        remove_tree(dest)
         raise SubmissionError(f"unreadable archive {archive.name}: {exc}") from None
     return snapshot
 
@@ -174,7 +174,7 @@ def index_folder(root: Path) -> Snapshot:
     """The source files of the folder `root`, read in place: skipped folders are not entered,
     links not followed (both listed as ignored)."""
     snapshot, ignored, seen = Snapshot(root, "folder"), Ignored(), 0
-    for folder, dirs, files in os.walk(root, followlinks=False, onerror=None):
+    for folder, dirs, files in walk(root):
         rel_folder = PurePosixPath(os.path.relpath(folder, root))
         here = "" if str(rel_folder) == "." else f"{rel_folder}/"
         if here and VENV_MARKER in files:

@@ -16,12 +16,17 @@ import subprocess
 import time
 from pathlib import Path
 
+from ..trees import remove_tree, walk
 from . import bwrap, cgroups, identity, launcher
 from .config import SandboxConfig
 
+# Basic mode: folders nested deeper than this in the working folder are a quota problem (the
+# count below stops there; no honest solution nests more than a few)
+WORK_DEPTH = 100
+
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in walk(root):
         os.chown(folder, uid, gid)
         for name in dirs + files:
             os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
@@ -99,7 +104,7 @@ class Box:
         """Kill whatever runs in the box, reset the working folder, start a fresh child."""
         self.kill_all()
         if self.work is not None:
-            shutil.rmtree(self.work, ignore_errors=True)
+            remove_tree(self.work)
             shutil.copytree(self.files, self.work, symlinks=True)
             if self.identity.dedicated:
                 _chown_tree(self.work, self.identity.uid, self.identity.gid)
@@ -206,8 +211,10 @@ class Box:
         """A one-line reason when the working folder is over its size or file-count quota."""
         limits = self.config.limits
         if self.work is not None:
-            files, size = 0, 0
-            for folder, dirs, names in os.walk(self.work):
+            files, size, top = 0, 0, str(self.work).count(os.sep)
+            for folder, dirs, names in walk(self.work):
+                if folder.count(os.sep) - top > WORK_DEPTH:
+                    return f"the working folder nests folders more than {WORK_DEPTH} deep (quota)"
                 files += len(dirs) + len(names)
                 for name in names:
                     with contextlib.suppress(OSError):
@@ -248,5 +255,5 @@ class Box:
             self.group = None
         if self.identity.dedicated and self.isolation.mode == "basic":
             identity.remove_stray_files(self.identity)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        remove_tree(self.folder)
         self.identity.release()

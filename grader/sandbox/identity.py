@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..trees import remove_tree
 from . import locks
 
 UID_BASE = int(os.environ.get("GRADER_SANDBOX_UID_BASE", "60100"))  # above login users (login.defs UID_MAX 60000)
@@ -135,7 +135,7 @@ def remove_stray_files(identity: Identity) -> None:
                 if entry.stat(follow_symlinks=False).st_uid != identity.uid:
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
+                    remove_tree(entry.path)
                 else:
                     os.unlink(entry.path)
             except OSError:

@@ -21,7 +21,7 @@ from .workspace import Session
 
 DEFAULT_CALL_TIMEOUT = 10.0
 MAX_CALLS_PER_TRIP = 256   # argument sets in one call_many round trip (a gradient check needs ~140)
-STALE_FRAMES = 64          # queued "ready" frames skipped before a reply (copies a module's import forked)
+STALE_FRAMES = 64          # stale frames skipped before a reply ("ready" of forked copies, late replies)
 
 
 class SandboxedModule:
@@ -203,10 +203,12 @@ class SandboxedModule:
         try:
             sent = child.send(request, limit)
             reply = child.receive(max(limit - (time.perf_counter() - started), 0.001))
-            # frames without this request's id: the extra "ready" of copies the import forked (killed
-            # since, their frames still queued) are skipped; anything else is out of step
+            # stale frames are skipped: the extra "ready" of copies the import forked (killed since,
+            # their frames still queued) and late replies to earlier requests; anything else that
+            # is not this request's reply is out of step (see _unpack)
             for _ in range(STALE_FRAMES):
-                if not isinstance(reply, dict) or reply.get("id") == sent or "ready" not in reply:
+                if not (isinstance(reply, dict) and reply.get("id") != sent and
+                        ("ready" in reply or (type(reply.get("id")) is int and reply["id"] < sent))):
                     break
                 reply = child.receive(max(limit - (time.perf_counter() - started), 0.001))
         except TimeoutError:

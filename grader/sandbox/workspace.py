@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import tempfile
 from pathlib import Path
 
+from ..trees import remove_tree
 from . import cgroups, locks
 
 
@@ -46,7 +46,7 @@ def sweep_leftovers(base: Path | None = None) -> list[str]:
             continue  # its grader is alive
         try:
             cgroups.remove_groups(cgroups.detect(), session + "-")
-            shutil.rmtree(base / session, ignore_errors=True)
+            remove_tree(base / session)
             lock.unlink(missing_ok=True)
             removed.append(session)
         finally:
@@ -76,7 +76,7 @@ class Session:
         if self._lock_fd is None:
             return
         cgroups.remove_groups(cgroups.detect(), self.name + "-")
-        shutil.rmtree(self.folder, ignore_errors=True)
+        remove_tree(self.folder)
         (self.folder.parent / f"{self.name}.lock").unlink(missing_ok=True)
         os.close(self._lock_fd)
         self._lock_fd = None
