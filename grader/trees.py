@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 from collections.abc import Iterator
 
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -20,8 +21,9 @@ _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 def walk(root, followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
     """``os.walk(root, followlinks=...)``, top-down, as an explicit stack: the same
     ``(folder, dirs, files)`` triples (links to folders listed in `dirs`, entered only with
-    `followlinks`), and pruning `dirs` in place skips them. A folder that cannot be listed, or
-    whose path grew past what the system accepts, is skipped, as ``os.walk`` does by default."""
+    `followlinks`: checked, as ``os.walk`` does, just before a folder is entered), and pruning
+    `dirs` in place skips them. A folder that cannot be listed, or whose path grew past what the
+    system accepts, is skipped, as ``os.walk`` does by default."""
     stack = [os.fspath(root)]
     while stack:
         folder = stack.pop()
@@ -29,25 +31,26 @@ def walk(root, followlinks: bool = False) -> Iterator[tuple[str, list[str], list
             entries = list(os.scandir(folder))
         except OSError:
             continue
-        dirs, files, links = [], [], set()
+        dirs, files = [], []
         for entry in entries:
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
             (dirs if is_dir else files).append(entry.name)
-            if is_dir and entry.is_symlink():
-                links.add(entry.name)
         yield folder, dirs, files
-        stack.extend(os.path.join(folder, name) for name in reversed(dirs)
-                     if followlinks or name not in links)
+        paths = [os.path.join(folder, name) for name in reversed(dirs)]
+        stack.extend(path for path in paths if followlinks or not os.path.islink(path))
 
 
 def remove_tree(path) -> None:
     """Delete `path` and everything below it, ignoring what cannot be deleted (as
-    ``rmtree(ignore_errors=True)``). Never follows a link: each folder is opened relative to its
-    parent with ``O_NOFOLLOW``. Depth costs nothing: a folder found below the top is first moved
-    up to the top (a rename), so the tree is emptied breadth-first, two descriptors at a time."""
+    ``rmtree(ignore_errors=True)``). Links below `path`, and `path` itself if it is one, are
+    never followed: each folder is opened relative to the top with ``O_NOFOLLOW`` (the folders
+    above `path` are the caller's and trusted). Depth costs nothing: a folder found below the top
+    is first moved up to the top under an unpredictable name (a rename), so the tree is emptied
+    breadth-first, two descriptors at a time."""
+    path = os.path.normpath(os.fspath(path))   # "link/" or "link/." would follow the link
     try:
         top = os.open(path, _OPEN_FOLDER)
     except OSError:   # gone, or not a folder: a file or a link is removed as such
@@ -56,13 +59,14 @@ def remove_tree(path) -> None:
                 os.unlink(path)
         return
     pending: list[str | None] = [None]   # folders to empty: None is the top, else a name in it
-    moved = 0
     try:
         while pending:
             name = pending.pop()
             try:
                 fd = top if name is None else os.open(name, _OPEN_FOLDER, dir_fd=top)
-            except OSError:
+            except OSError:   # no longer a folder (swapped for a link or a file): removed as such
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=top)
                 continue
             try:
                 with os.scandir(fd) as listing:
@@ -77,18 +81,10 @@ def remove_tree(path) -> None:
                             os.unlink(entry.name, dir_fd=fd)
                     elif fd == top:
                         pending.append(entry.name)
-                    else:   # up to the top under a fresh name: its depth no longer matters
-                        for _ in range(100):
-                            moved += 1
-                            flat = f".removing-{moved}"
-                            try:
-                                os.rename(entry.name, flat, src_dir_fd=fd, dst_dir_fd=top)
-                            except OSError as exc:
-                                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):   # the name is taken
-                                    continue
-                                break
+                    else:
+                        flat = _move_to_top(entry.name, fd, top)
+                        if flat is not None:
                             pending.append(flat)
-                            break
             except OSError:
                 pass
             finally:
@@ -101,3 +97,17 @@ def remove_tree(path) -> None:
         os.close(top)
     with contextlib.suppress(OSError):
         os.rmdir(path)
+
+
+def _move_to_top(name: str, fd: int, top: int) -> str | None:
+    """Rename the folder `name` of the folder `fd` into `top` under a fresh random name (which no
+    one can have made ready to block it); the new name, or None if it cannot be moved."""
+    for _ in range(8):
+        flat = f".removing-{secrets.token_hex(8)}"
+        try:
+            os.rename(name, flat, src_dir_fd=fd, dst_dir_fd=top)
+            return flat
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):   # not a taken name
+                return None
+    return None

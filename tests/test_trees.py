@@ -73,3 +73,40 @@ def test_pruning_dirs_in_place_skips_them(tmp_path):
         seen.append(os.path.relpath(folder, tmp_path))
         dirs[:] = [d for d in dirs if d != "skip"]
     assert sorted(seen) == [".", "keep", "keep/x"]
+
+
+def test_remove_tree_is_not_blocked_by_folders_named_like_its_own(tmp_path):
+    """Names a student prepared at the top cannot make a deeper folder unmovable (and so kept)."""
+    root = tmp_path / "root"
+    for n in range(150):
+        (root / f".removing-{n}").mkdir(parents=True)
+        (root / f".removing-{n}" / "x").write_text("x")
+    (root / "z" / "sub" / "deep").mkdir(parents=True)
+    (root / "z" / "sub" / "deep" / "data").write_text("x")
+    remove_tree(root)
+    assert not root.exists()
+
+
+def test_remove_tree_does_not_follow_a_link_given_with_a_trailing_slash(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("mine")
+    link = tmp_path / "link"
+    link.symlink_to(outside)
+    remove_tree(f"{link}/")
+    remove_tree(f"{link}/.")
+    assert (outside / "keep").read_text() == "mine"
+
+
+def test_walk_checks_for_a_link_just_before_entering(tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "secret").mkdir(parents=True)
+    root = tmp_path / "root"
+    (root / "z" / "sub").mkdir(parents=True)
+    entered = []
+    for folder, dirs, files in walk(root):
+        entered.append(os.path.relpath(folder, root))
+        if folder == str(root):   # swapped for a link after it was listed, before it is entered
+            (root / "z").rename(tmp_path / "moved")
+            (root / "z").symlink_to(outside)
+    assert entered == ["."]
