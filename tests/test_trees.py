@@ -9,6 +9,14 @@ from grader.trees import remove_tree, walk
 DEPTH = 3000   # past the ~1000 levels at which os.walk (Python < 3.12) and shutil.rmtree recurse out
 
 
+def outside_folder(tmp_path: Path) -> Path:
+    """A folder beside the trees under test, holding a file that must survive every deletion."""
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "keep").write_text("mine")
+    return outside
+
+
 def deep_tree(root: Path, outside: Path) -> None:
     """`mkdir a; cd a` DEPTH times, a file and a link to `outside` every 500 levels."""
     here = os.getcwd()
@@ -25,9 +33,7 @@ def deep_tree(root: Path, outside: Path) -> None:
 
 
 def test_remove_tree_deletes_any_depth_and_never_follows_a_link(tmp_path):
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "keep").write_text("mine")
+    outside = outside_folder(tmp_path)
     root = tmp_path / "root"
     root.mkdir()
     deep_tree(root, outside)
@@ -53,8 +59,7 @@ def test_walk_gives_what_os_walk_gives_and_survives_depth(tmp_path):
     source = Path(os.__file__).parent / "json"
     assert sorted((f, sorted(d), sorted(n)) for f, d, n in walk(source)) == \
         sorted((f, sorted(d), sorted(n)) for f, d, n in os.walk(source))
-    outside = tmp_path / "outside"
-    outside.mkdir()
+    outside = outside_folder(tmp_path)
     root = tmp_path / "root"
     root.mkdir()
     deep_tree(root, outside)
@@ -88,9 +93,7 @@ def test_remove_tree_is_not_blocked_by_folders_named_like_its_own(tmp_path):
 
 
 def test_remove_tree_does_not_follow_a_link_given_with_a_trailing_slash(tmp_path):
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "keep").write_text("mine")
+    outside = outside_folder(tmp_path)
     link = tmp_path / "link"
     link.symlink_to(outside)
     remove_tree(f"{link}/")
@@ -99,8 +102,7 @@ def test_remove_tree_does_not_follow_a_link_given_with_a_trailing_slash(tmp_path
 
 
 def test_walk_checks_for_a_link_just_before_entering(tmp_path):
-    outside = tmp_path / "outside"
-    (outside / "secret").mkdir(parents=True)
+    outside = outside_folder(tmp_path)
     root = tmp_path / "root"
     (root / "z" / "sub").mkdir(parents=True)
     entered = []
