@@ -22,7 +22,7 @@ from .files import file_version
 from .intake import Intake, open_submission
 from .models import AssignmentResult, GradingResult, GradingStatus
 from .options import GradeOptions
-from .sandbox import Limits, SandboxConfig, SandboxedModule, resolve_sandbox
+from .sandbox import Limits, SandboxConfig, SandboxedModule, SandboxRefused, resolve_sandbox
 from .sandbox.launcher import protect_folders
 from .sandbox.workspace import Session
 from .secret import read_secret
@@ -115,7 +115,20 @@ class KeptReferences:
 def grade_submission(submission: Path, course: Course, assignments: list[str] | None = None,
                      options: GradeOptions = GradeOptions(), kept: KeptReferences | None = None) -> GradingResult:
     """Grade `submission` (a folder or an archive) on the selected assignments. `kept`: reference
-    children to reuse (a batch worker's), else each grading starts and ends its own."""
+    children to reuse (a batch worker's), else each grading starts and ends its own. In auto
+    mode, when bubblewrap's first start in this process fails (before any student code ran), the
+    grading is done again in basic mode, which the result then names."""
+    try:
+        return _grade_submission(submission, course, assignments, options, kept)
+    except SandboxRefused as exc:
+        if options.sandbox != "auto":
+            raise
+        logging.getLogger(__name__).warning("%s; grading in basic mode", exc)
+        return _grade_submission(submission, course, assignments, options, kept)
+
+
+def _grade_submission(submission: Path, course: Course, assignments: list[str] | None,
+                      options: GradeOptions, kept: KeptReferences | None) -> GradingResult:
     started = time.perf_counter()
     specs = course.select(assignments)
     grading = resolve(course, specs, options)

@@ -136,7 +136,7 @@ def sandbox_of(options) -> str:
     from ..device import DeviceError, resolve_device
     from ..sandbox.config import SandboxUnavailable, resolve_isolation
     try:
-        isolation = resolve_isolation(options.sandbox, resolve_device(options.device)[0])
+        isolation = resolve_isolation(options.sandbox, resolve_device(options.device)[0], probe=True)
     except (SandboxUnavailable, DeviceError) as exc:
         raise CommandError(str(exc)) from None
     return options.sandbox if options.sandbox == isolation.mode else f"{options.sandbox} ({isolation.mode})"

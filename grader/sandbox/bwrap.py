@@ -154,13 +154,42 @@ def runtime_copy() -> Path:
     return folder
 
 
-@functools.lru_cache(maxsize=None)
+# Whether bubblewrap started a sandbox in this process, per device: set by the first real start
+# (the runtime's "started" frame arrives, or bubblewrap exits before it: ``proxy``), or by the
+# explicit probe (``works``). A success is final; a failure is recorded only while nothing succeeded.
+_VERDICTS: dict[str, bool] = {}
+
+
+def installed() -> bool:
+    """bubblewrap is on the PATH (and, as root, setpriv, which drops the child's privileges)."""
+    return shutil.which("bwrap") is not None and (os.geteuid() != 0 or shutil.which("setpriv") is not None)
+
+
+def verdict(device: str) -> bool | None:
+    """Whether bubblewrap can start a sandbox here, as learnt in this process (None: not tried yet)."""
+    return _VERDICTS.get(device)
+
+
+def record(device: str, started: bool) -> None:
+    """What a start of a bubblewrap sandbox showed: it started (final), or it could not start."""
+    if started or _VERDICTS.get(device) is not True:
+        _VERDICTS[device] = started
+
+
 def works(device: str) -> bool:
     """Whether a bubblewrap sandbox (as configured for grading: namespaces, mounts, seccomp, the
-    privilege drop) can start this Python and read numpy's package here. The probe's Python skips
-    `site` and opens numpy's ``__init__.py`` instead of importing it: ~20 ms of CPU, not ~300."""
-    if shutil.which("bwrap") is None or (os.geteuid() == 0 and shutil.which("setpriv") is None):
+    privilege drop) can start this Python and read numpy's package here: the verdict of this
+    process's starts, else an explicit probe (for a long-lived service's start-up message, and the
+    tests). Gradings do not probe: their first real start tells (``proxy.SandboxedModule.ready``).
+    The probe's Python skips `site` and opens numpy's ``__init__.py``: ~20 ms of CPU, not ~300."""
+    if not installed():
         return False
+    if verdict(device) is None:
+        record(device, _probe(device))
+    return bool(verdict(device))
+
+
+def _probe(device: str) -> bool:
     ident = identity.acquire()
     try:
         with tempfile.TemporaryDirectory() as tmp:

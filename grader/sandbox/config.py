@@ -1,9 +1,9 @@
 """The sandbox configuration: limits, and the isolation actually in force, resolved once.
 
-``resolve_sandbox`` probes the machine once per process (can bubblewrap start here? is there
-libseccomp? writable control groups? is the grader root?) and returns a ``SandboxConfig`` that
-carries the resolved ``Isolation``: everything downstream reads the mode from there, and every
-report names it (``Isolation.describe``).
+``resolve_sandbox`` looks at the machine (is bubblewrap installed, and has it failed to start in
+this process? is there libseccomp? writable control groups? is the grader root?) and returns a
+``SandboxConfig`` that carries the resolved ``Isolation``: everything downstream reads the mode
+from there, and every report names it (``Isolation.describe``).
 """
 from __future__ import annotations
 
@@ -18,8 +18,18 @@ from .limits import Limits
 MODES = ("auto", "bubblewrap", "basic")   # what can be asked for; auto: bubblewrap when it works here
 
 
+BUBBLEWRAP_UNAVAILABLE = ("--sandbox bubblewrap: bubblewrap cannot start a sandbox on this machine "
+                          "(is it installed, and may it create namespaces here?)")
+
+
 class SandboxUnavailable(Exception):
     """The requested isolation cannot be had on this machine (a one-line message)."""
+
+
+class SandboxRefused(SandboxUnavailable):
+    """bubblewrap exited before the runtime's first frame, on its first start in this process:
+    it cannot start sandboxes here. Raised before any student code ran; in auto mode the grading
+    is redone in basic mode (``resolve_isolation`` no longer picks bubblewrap)."""
 
 
 @dataclass(frozen=True)
@@ -59,22 +69,28 @@ class Isolation:
                 "fences": self.fences, "hides_solutions": self.hides_solutions, "summary": self.describe()}
 
 
-@functools.lru_cache(maxsize=None)
-def resolve_isolation(mode: str, device: str) -> Isolation:
-    """What isolation a sandbox gets here for the requested mode (probed once per process)."""
+def resolve_isolation(mode: str, device: str, probe: bool = False) -> Isolation:
+    """What isolation a sandbox gets here for the requested mode. Auto is bubblewrap where it is
+    installed and has not failed to start in this process: a grading does not probe, its first
+    start tells (``SandboxRefused``, then the grading is redone in basic mode); `probe` asks
+    bubblewrap now instead (a service's start-up). Raises ``SandboxUnavailable`` when bubblewrap
+    is asked for and is missing or known not to start."""
     if mode not in MODES:
         raise ValueError(f"unknown sandbox mode {mode!r}")
-    resolved = "basic"
-    if mode != "basic" and bwrap.works(device):
-        resolved = "bubblewrap"
-    elif mode == "bubblewrap":
-        raise SandboxUnavailable("--sandbox bubblewrap: bubblewrap cannot start a sandbox on this machine "
-                                 "(is it installed, and may it create namespaces here?)")
-    root = os.geteuid() == 0
-    return Isolation(mode=resolved, dedicated_uid=root,
+    usable = False
+    if mode != "basic" and bwrap.installed():
+        usable = bwrap.works(device) if probe else bwrap.verdict(device) is not False
+    if mode == "bubblewrap" and not usable:
+        raise SandboxUnavailable(BUBBLEWRAP_UNAVAILABLE)
+    return _isolation("bubblewrap" if usable else "basic", os.geteuid() == 0)
+
+
+@functools.lru_cache(maxsize=None)
+def _isolation(mode: str, root: bool) -> Isolation:
+    return Isolation(mode=mode, dedicated_uid=root,
                      uid="dedicated unprivileged uid" if root else f"grader's uid ({os.getuid()})",
                      seccomp=seccomp_filter.available(), cgroup=cgroups.describe(cgroups.detect()),
-                     hides_solutions=resolved == "bubblewrap" or root)
+                     hides_solutions=mode == "bubblewrap" or root)
 
 
 def resolve_sandbox(mode: str, device: str, limits: Limits = Limits(), hide: tuple[str, ...] = ()) -> SandboxConfig:

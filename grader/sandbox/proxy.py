@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .box import Box
 from .channel import Child
-from .config import SandboxConfig
+from . import bwrap
+from .config import BUBBLEWRAP_UNAVAILABLE, SandboxConfig, SandboxRefused
 from .errors import (StudentBadReply, StudentCrashed, StudentError, StudentRaised, StudentTimeout,
                      StudentUnavailable, raised)
 from .workspace import Session
@@ -81,7 +82,9 @@ class SandboxedModule:
 
     def ready(self) -> Child:
         """The running child: waits for a launched one's import (its limit counted from the
-        launch), or starts one; raises ``StudentUnavailable`` if the module cannot be imported."""
+        launch), or starts one; raises ``StudentUnavailable`` if the module cannot be imported, and
+        ``SandboxRefused`` if bubblewrap, on its first start in this process, exits before the
+        runtime's "started" frame (sent before any student code runs)."""
         if self._launched is None:
             if self._child is not None and self._child.alive:
                 return self._child
@@ -89,28 +92,42 @@ class SandboxedModule:
         child, launched = self._launched
         self._launched = None
         limit = self._config.limits.import_timeout
-        wait = max(limit - (time.monotonic() - launched), 0.001)   # the import's limit runs from the launch
+        deadline = launched + limit   # the import's limit runs from the launch
         remaining = self._remaining()
-        budget_bound = remaining is not None and remaining < wait
+        budget_bound = remaining is not None and time.monotonic() + remaining < deadline
         if budget_bound:
-            wait = max(remaining, 0.001)
-        try:
-            hello = child.receive(wait)
-        except TimeoutError:
-            if budget_bound:
-                raise self._over_budget() from None
-            raise StudentUnavailable(f"importing {self._module}.py did not finish within {limit:g} s") from None
-        except EOFError as exc:
-            output = child.take_output().strip().splitlines()
+            deadline = time.monotonic() + remaining
+
+        def next_frame(stage: str):
+            try:
+                return child.receive(max(deadline - time.monotonic(), 0.001))
+            except TimeoutError:
+                if budget_bound:
+                    raise self._over_budget() from None
+                raise StudentUnavailable(f"importing {self._module}.py did not finish within {limit:g} s") from None
+            except EOFError as exc:
+                output = child.take_output().strip().splitlines()
+                child.kill()
+                detail = f"; last output: {output[-1][:200]}" if output else ""
+                if stage == "starting" and self._first_bubblewrap_start():
+                    bwrap.record(self._config.device, False)
+                    raise SandboxRefused(f"{BUBBLEWRAP_UNAVAILABLE}{detail}") from None
+                raise StudentUnavailable(f"{exc} while {stage} {self._module}.py{detail}") from None
+            except StudentBadReply as exc:
+                raise StudentUnavailable(str(exc)) from None
+
+        if next_frame("starting") != {"started": True}:
             child.kill()
-            detail = f"; last output: {output[-1][:200]}" if output else ""
-            raise StudentUnavailable(f"{exc} while importing {self._module}.py{detail}") from None
-        except StudentBadReply as exc:
-            raise StudentUnavailable(str(exc)) from None
-        if not isinstance(hello, dict) or "import_error" in hello:
-            err = hello.get("import_error", {}) if isinstance(hello, dict) else {}
-            err = err if isinstance(err, dict) else {}
+            raise StudentUnavailable(f"the sandbox for {self._module}.py did not start properly")
+        if self._config.isolation.mode == "bubblewrap":
+            bwrap.record(self._config.device, True)
+        hello = next_frame("importing")
+        if not isinstance(hello, dict) or hello.get("ready") is not True:
             child.kill()
+            err = hello.get("import_error") if isinstance(hello, dict) else None
+            if not isinstance(err, dict):
+                raise StudentUnavailable(f"the student process sent an unexpected message while importing "
+                                         f"{self._module}.py")
             text = lambda key: str(err.get(key, ""))[:500]  # noqa: E731
             raise StudentUnavailable(f"{self._module}.py could not be imported: "
                                      f"{text('type') or '?'}: {text('message')}{text('where')}")
@@ -123,6 +140,11 @@ class SandboxedModule:
         self.functions = [f[:200] for f in functions[:1000] if isinstance(f, str)] if isinstance(functions, list) else []
         self._child = child
         return child
+
+    def _first_bubblewrap_start(self) -> bool:
+        """A bubblewrap sandbox, and none has started in this process yet: if its runtime never
+        started, bubblewrap itself failed (no student code ran), so it cannot start sandboxes here."""
+        return self._config.isolation.mode == "bubblewrap" and bwrap.verdict(self._config.device) is None
 
     def close(self) -> None:
         """Kill every process of the sandbox and delete it (its uid, group and folder)."""

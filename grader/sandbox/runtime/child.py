@@ -164,6 +164,7 @@ def main() -> None:
             data = wire.encode({"id": message.get("id"), "unsendable": f"{type(exc).__name__}: {exc}"[:500]})
         replies.write(data)
 
+    send({"started": True})   # before any student code: the sandbox itself started (bubblewrap works here)
     xp = None
     sync = None
     if device == "gpu":
