@@ -23,6 +23,7 @@ from .intake import Intake, open_submission
 from .models import AssignmentResult, GradingResult, GradingStatus
 from .options import GradeOptions
 from .sandbox import Limits, SandboxConfig, SandboxedModule, SandboxRefused, resolve_sandbox
+from .sandbox.forked import ForkedModule
 from .sandbox.launcher import protect_folders
 from .sandbox.workspace import Session
 from .secret import read_secret
@@ -71,6 +72,17 @@ def remembered_reference(spec: AssignmentSpec, memo: ReferenceMemo):
     return memo.wrap(module, version, ReferenceStore.for_reference(spec.solution_file, content) if same else None)
 
 
+def reference_child(spec: AssignmentSpec, config: SandboxConfig, session: Session, name: str,
+                    remembered) -> SandboxedModule:
+    """The child the student's functions are timed against: a fork of this process serving the
+    reference as imported here (`remembered`'s unwrapped module; ``sandbox.forked``), or where a
+    fork is not safe, a sandbox started from a copy of the reference in `session`."""
+    files = session.folder / f"{name}-{spec.name}"
+    files.mkdir()
+    shutil.copy(spec.solution_file, files / spec.filename)
+    return ForkedModule(files, spec.module, config, session, remembered.__wrapped__)
+
+
 class KeptReferences:
     """The reference solutions, kept by a long-lived process (a batch worker) across gradings:
     trusted code only, never anything of a student's. Their sandboxed children (timed against
@@ -97,10 +109,8 @@ class KeptReferences:
         if key not in self._children:
             if self._session is None:
                 self._session = Session()
-            files = self._session.folder / f"reference-{len(self._children)}-{spec.name}"
-            files.mkdir()
-            shutil.copy(spec.solution_file, files / spec.filename)
-            self._children[key] = SandboxedModule(files, spec.module, config, self._session)
+            self._children[key] = reference_child(spec, config, self._session, f"reference-{len(self._children)}",
+                                                  self.module(spec))
         return self._children[key]
 
     def close(self) -> None:
@@ -173,10 +183,8 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
                     plugin.use_reference(kept.module(spec))
                 else:
                     plugin.use_reference(remembered_reference(spec, ReferenceMemo(max_bytes=0)))
-                    ref_files = session.folder / f"reference-{spec.name}"
-                    ref_files.mkdir()
-                    shutil.copy(spec.solution_file, ref_files / spec.filename)
-                    plugin.reference_child = SandboxedModule(ref_files, spec.module, grading.config, session)
+                    plugin.reference_child = reference_child(spec, grading.config, session, "reference",
+                                                             plugin.reference_module())
             files = session.folder / f"student-{spec.name}"
             intake.prepare(located, files)
             imports = spec.imports + (("cupy",) if grading.config.device == "gpu" else ())

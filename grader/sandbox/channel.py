@@ -20,6 +20,9 @@ from .errors import StudentBadReply
 from .runtime import wire
 
 
+READER_THREAD = "sandbox child reader"   # the name of every thread a Child runs (they only read pipes)
+
+
 class Child:
     """One running sandboxed child serving one module, started in `box`."""
 
@@ -32,8 +35,10 @@ class Child:
         self._output = bytearray()
         self._output_dropped = 0
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._read_replies, args=(self.process.reply_fd,), daemon=True),
-                         threading.Thread(target=self._read_output, daemon=True)]
+        self._threads = [threading.Thread(target=self._read_replies, args=(self.process.reply_fd,), daemon=True,
+                                          name=f"{READER_THREAD} replies {self.process.pid}"),
+                         threading.Thread(target=self._read_output, daemon=True,
+                                          name=f"{READER_THREAD} output {self.process.pid}")]
         for thread in self._threads:
             thread.start()
         self._next_id = 0

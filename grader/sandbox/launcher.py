@@ -40,7 +40,7 @@ def protect_folders(paths: tuple[str, ...]) -> None:
             os.chmod(path, info.st_mode & 0o7700)
 
 
-def _widen_pipe(fd: int) -> None:
+def widen_pipe(fd: int) -> None:
     """Ask for a 1 MiB pipe buffer (Linux): big arrays cross in far fewer context switches."""
     try:
         fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
@@ -94,7 +94,7 @@ def spawn(files: Path, work: Path | None, module: str, config: SandboxConfig,
     req_read, req_write = os.pipe()
     rep_read, rep_write = os.pipe()
     for fd in (req_write, rep_write):
-        _widen_pipe(fd)
+        widen_pipe(fd)
     pass_fds = [req_read, rep_write]
     seccomp_fd = None
     limits, isolation = config.limits, config.isolation

@@ -76,9 +76,12 @@ class SandboxedModule:
             return
         self._drop_child()
         if self._box is None:
-            name = self._session.box_name()
-            self._box = Box(self._files, self._config, self._session.folder / name, name, self._imports)
+            self._box = self._make_box()
         self._launched = (Child(self._box, self._module), time.monotonic())
+
+    def _make_box(self) -> Box:
+        name = self._session.box_name()
+        return Box(self._files, self._config, self._session.folder / name, name, self._imports)
 
     def ready(self) -> Child:
         """The running child: waits for a launched one's import (its limit counted from the

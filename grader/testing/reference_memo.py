@@ -84,6 +84,7 @@ class ReferenceMemo:
         the course's results on disk, asked on a miss (its keys carry the source's content)."""
         wrapped = types.ModuleType(module.__name__, module.__doc__)
         wrapped.__dict__.update(vars(module))
+        wrapped.__wrapped__ = module   # the module itself (a forked reference child serves it)
         for name, value in vars(module).items():
             if isinstance(value, types.FunctionType) and not name.startswith("_"):
                 setattr(wrapped, name, self._remembering(value, f"{version}:{name}", name, store))

@@ -17,8 +17,11 @@ import sys
 import traceback
 
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, RUNTIME_DIR)
-import wire  # noqa: E402  (the runtime's own copy, next to this file)
+if __package__:   # imported in the grader, for a forked reference (sandbox/forked.py): the package's copy
+    from . import wire
+else:             # run as a script in the sandbox: the runtime's own copy, next to this file
+    sys.path.insert(0, RUNTIME_DIR)
+    import wire  # noqa: E402
 
 # The standard library's import folders (the zip, lib/pythonX.Y, lib-dynload): everything on the
 # path at start-up but the runtime and the site-packages folders. Modules there are standard
@@ -146,6 +149,17 @@ def to_device(value, xp):
     return value
 
 
+def sender(replies):
+    """send(message): one frame on `replies`; a result that is not plain data is said as such."""
+    def send(message) -> None:
+        try:
+            data = wire.encode(message)
+        except Exception as exc:  # the student's result is not plain data
+            data = wire.encode({"id": message.get("id"), "unsendable": f"{type(exc).__name__}: {exc}"[:500]})
+        replies.write(data)
+    return send
+
+
 def main() -> None:
     module_dir, source_dir, module_name, fd_in, fd_out, device = sys.argv[1:7]
     if len(sys.argv) > 7:
@@ -156,14 +170,7 @@ def main() -> None:
     sys.path.insert(0, module_dir)
     os.chdir(module_dir)
     filename = module_name + ".py"
-
-    def send(message) -> None:
-        try:
-            data = wire.encode(message)
-        except Exception as exc:  # the student's result is not plain data
-            data = wire.encode({"id": message.get("id"), "unsendable": f"{type(exc).__name__}: {exc}"[:500]})
-        replies.write(data)
-
+    send = sender(replies)
     send({"started": True})   # before any student code: the sandbox itself started (bubblewrap works here)
     xp = None
     sync = None
@@ -182,6 +189,11 @@ def main() -> None:
     except BaseException as exc:  # SystemExit and KeyboardInterrupt at import count too
         send({"import_error": describe_exception(exc, filename)})
         return
+    serve(module, requests, send, filename, xp, sync)
+
+
+def serve(module, requests, send, filename: str, xp=None, sync=None) -> None:
+    """Say "ready" with the module's functions, then answer calls until `requests` ends."""
     functions = sorted(n for n in dir(module) if callable(getattr(module, n, None)) and not n.startswith("_"))
     send({"ready": True, "functions": functions})
 
