@@ -22,7 +22,7 @@ from .files import file_version
 from .intake import Intake, open_submission
 from .models import AssignmentResult, GradingResult, GradingStatus
 from .options import GradeOptions
-from .sandbox import Limits, SandboxConfig, SandboxedModule, SandboxRefused, resolve_sandbox
+from .sandbox import Limits, SandboxConfig, SandboxedModule, SandboxRefused, SandboxUnavailable, resolve_sandbox
 from .sandbox.forked import ForkedModule
 from .sandbox.launcher import protect_folders
 from .sandbox.workspace import Session
@@ -77,8 +77,7 @@ def reference_child(spec: AssignmentSpec, config: SandboxConfig, session: Sessio
     """The child the student's functions are timed against: a fork of this process serving the
     reference as imported here (`remembered`'s unwrapped module; ``sandbox.forked``), or where a
     fork is not safe, a sandbox started from a copy of the reference in `session`."""
-    files = session.folder / f"{name}-{spec.name}"
-    files.mkdir()
+    files = session.private_folder(f"{name}-{spec.name}")
     shutil.copy(spec.solution_file, files / spec.filename)
     return ForkedModule(files, spec.module, config, session, remembered.__wrapped__)
 
@@ -132,7 +131,7 @@ def grade_submission(submission: Path, course: Course, assignments: list[str] | 
         return _grade_submission(submission, course, assignments, options, kept)
     except SandboxRefused as exc:
         if options.sandbox != "auto":
-            raise
+            raise SandboxUnavailable(f"--sandbox {options.sandbox}: {exc}") from None
         logging.getLogger(__name__).warning("%s; grading in basic mode", exc)
         return _grade_submission(submission, course, assignments, options, kept)
 
@@ -145,7 +144,7 @@ def _grade_submission(submission: Path, course: Course, assignments: list[str] |
     # one BLAS thread in the grader too: its reference computations are small, and parallel batch
     # workers (or the sandbox children, pinned to one thread) must not be oversubscribed
     with Session() as session, threadpool_limits(limits=1):
-        with open_submission(submission, session.folder / "intake") as intake:
+        with open_submission(submission, session.private_folder("intake")) as intake:
             results = [_grade_assignment(spec, intake, grading, session, kept) for spec in specs]
     isolation = grading.config.isolation
     empty = bool(results) and all(a.graded_path is None for a in results)  # no file for any assignment
@@ -185,7 +184,7 @@ def _grade_assignment(spec: AssignmentSpec, intake: Intake, grading: Grading, se
                     plugin.use_reference(remembered_reference(spec, ReferenceMemo(max_bytes=0)))
                     plugin.reference_child = reference_child(spec, grading.config, session, "reference",
                                                              plugin.reference_module())
-            files = session.folder / f"student-{spec.name}"
+            files = session.private_folder(f"student-{spec.name}")
             intake.prepare(located, files)
             imports = spec.imports + (("cupy",) if grading.config.device == "gpu" else ())
             plugin.student_module = SandboxedModule(files, spec.module, grading.config, session, imports)

@@ -97,3 +97,15 @@ def test_a_failure_after_bubblewrap_worked_is_not_a_refusal(toy_course, submissi
     result = grade_submission(submission(), course, options=GradeOptions())
     assert result.sandbox == "bubblewrap" and bwrap.verdict("cpu") is True
     assert result.assignments[0].error is not None and result.assignments[0].score == 0
+
+
+def test_a_forked_references_start_says_nothing_about_bubblewrap(tmp_path, untried):
+    """Only a child that bubblewrap started proves that bubblewrap works here."""
+    from tests.test_forked_reference import reference
+    module, session = reference(str(tmp_path))
+    try:
+        module.ready()
+        assert bwrap.verdict("cpu") is None
+    finally:
+        module.close()
+        session.close()

@@ -1,6 +1,11 @@
 """The reference timed against the student's code runs in a fork of the grader (sandbox/forked.py):
 the same pipes and serve loop as a sandbox's child, none of the grader's descriptors, the
-student's limits, gone with the grader; a sandbox where forking is not safe."""
+student's limits, gone with the grader; a sandbox where forking is not safe.
+
+A fork is taken only while the grader has no threads but the sandbox children's pipe readers;
+this test process may hold others (a Dask test's offload thread), so each check that needs the
+fork runs in a fresh interpreter (``in_fresh_process``), as a grading command would.
+"""
 from __future__ import annotations
 
 import os
@@ -40,91 +45,98 @@ def fail():
 """
 
 
-def _module(tmp_path: Path) -> tuple[Path, types.ModuleType]:
-    folder = tmp_path / "ref"
-    folder.mkdir()
-    (folder / "toyref.py").write_text(SOURCE)
+def in_fresh_process(check: str, *args: str) -> None:
+    """Run this module's function `check`(*args) in a new interpreter; fail with its output."""
+    code = f"import sys; sys.path[:0] = [{str(ROOT)!r}]; from tests.test_forked_reference import {check}; " \
+           f"{check}(*{list(args)!r})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def reference(folder: str) -> tuple[ForkedModule, Session]:
+    """A forked reference serving SOURCE, made in `folder`."""
+    files = Path(folder) / "ref"
+    files.mkdir()
+    (files / "toyref.py").write_text(SOURCE)
     loaded = types.ModuleType("toyref")
-    exec(compile(SOURCE, str(folder / "toyref.py"), "exec"), loaded.__dict__)
-    return folder, loaded
+    exec(compile(SOURCE, str(files / "toyref.py"), "exec"), loaded.__dict__)
+    session = Session()
+    return ForkedModule(files, "toyref", resolve_sandbox("auto", "cpu", Limits()), session, loaded), session
 
 
-@pytest.fixture
-def forked(tmp_path):
-    folder, loaded = _module(tmp_path)
-    with Session() as session:
-        module = ForkedModule(folder, "toyref", resolve_sandbox("auto", "cpu", Limits()), session, loaded)
-        yield module
-        module.close()
-
-
-def _pid(module: ForkedModule) -> int:
-    return module.ready().process.pid
-
-
-def test_the_reference_is_served_by_a_fork_with_the_same_calls(forked):
+def served_by_a_fork(folder: str) -> None:
+    module, session = reference(folder)
     x = np.arange(6.0).reshape(2, 3)
-    seconds, doubled = forked.timed_call("double", (x,))
-    assert forked.forked and np.array_equal(doubled, 2 * x) and 0 < seconds < 5
-    assert forked.functions == ["double", "fail", "shout"]
-    assert forked.call_many("double", [((np.ones(2),), {}), ((np.zeros(1),), {})])[0].tolist() == [2.0, 2.0]
-    with pytest.raises(StudentRaised, match="the reference refuses"):
-        forked.call("fail")
-
-
-def test_what_the_reference_prints_is_its_output_not_the_graders(forked, capfd):
-    assert forked.call("shout", ("hello",)) == 5
-    assert "reference says hello" in forked.take_output()
-    assert "reference says" not in capfd.readouterr().out
-
-
-def test_the_fork_holds_only_its_pipes(forked, tmp_path):
-    kept = open(tmp_path / "grader-file", "w")   # a descriptor of the grader's, open at the fork
+    seconds, doubled = module.timed_call("double", (x,))
+    assert module.forked and np.array_equal(doubled, 2 * x) and 0 < seconds < 5
+    assert module.functions == ["double", "fail", "shout"]
+    assert module.call_many("double", [((np.ones(2),), {}), ((np.zeros(1),), {})])[0].tolist() == [2.0, 2.0]
     try:
-        pid = _pid(forked)
-        fds = sorted(int(n) for n in os.listdir(f"/proc/{pid}/fd"))
-        targets = [os.readlink(f"/proc/{pid}/fd/{n}") for n in fds]
-    finally:
-        kept.close()
+        module.call("fail")
+        raise AssertionError("the reference's exception was not raised")
+    except StudentRaised as exc:
+        assert "the reference refuses" in str(exc)
+    assert module.call("shout", ("hello",)) == 5   # printed into the child's output pipe
+    output, deadline = "", time.monotonic() + 5
+    while "reference says hello" not in output and time.monotonic() < deadline:
+        output += module.take_output()
+    assert "reference says hello" in output
+
+    kept = open(Path(folder) / "grader-file", "w")   # a descriptor of the grader's, open at a fork
+    pid = module.start().process.pid                 # a fresh fork
+    fds = sorted(int(n) for n in os.listdir(f"/proc/{pid}/fd"))
+    targets = [os.readlink(f"/proc/{pid}/fd/{n}") for n in fds]
+    kept.close()
     assert len(fds) == 5 and fds[:3] == [0, 1, 2], targets
     assert targets[0] == os.devnull and all(t.startswith("pipe:") for t in targets[1:]), targets
 
-
-@pytest.mark.skipif(cgroups.detect() is None, reason="no control groups here")
-def test_the_fork_runs_under_the_students_limits(forked):
-    pid = _pid(forked)
-    text = Path(f"/proc/{pid}/cgroup").read_text()
-    group = forked._box.group
-    assert group.name in text and pid in group.pids()
-    forked.close()
-    assert not any(path.exists() for path in group.paths.values())
-
-
-def test_closing_ends_the_fork(forked):
-    pid = _pid(forked)
-    forked.close()
+    group = module._box.group
+    if cgroups.detect() is not None:   # the student's limits, in a group of its own
+        assert group.name in Path(f"/proc/{pid}/cgroup").read_text() and pid in group.pids()
+    module.close()
+    session.close()
     assert not Path(f"/proc/{pid}").exists()
+    assert group is None or not any(path.exists() for path in group.paths.values())
 
 
-def test_a_fork_from_another_thread_is_a_sandbox_instead(forked):
+def graded_with_one_sandbox(course: str, folder: str) -> None:
+    starts = []
+    real = box_module.Box.start
+    box_module.Box.start = lambda self, module: starts.append(module) or real(self, module)
+    (Path(folder) / "toy.py").write_text("import numpy as np\ndef double(x):\n    return 2 * np.asarray(x)\n")
+    result = grade_submission(Path(folder), find_course(Path(course)), options=GradeOptions())
+    speed = [t for t in result.assignments[0].tests if "speed" in t.tags]
+    assert speed and all(t.passed for t in speed) and "ratio" in speed[0].output, speed
+    assert starts == ["toy"], starts
+
+
+def test_the_reference_is_served_by_a_fork_that_holds_only_its_pipes(tmp_path):
+    in_fresh_process("served_by_a_fork", str(tmp_path))
+
+
+def test_a_grading_starts_one_sandbox_the_references_child_is_forked(toy_course, tmp_path):
+    in_fresh_process("graded_with_one_sandbox", str(toy_course), str(tmp_path))
+
+
+def test_a_fork_from_another_thread_is_a_sandbox_instead(tmp_path):
+    module, session = reference(str(tmp_path))
     done = {}
-    thread = threading.Thread(target=lambda: done.update(value=forked.call("double", (np.ones(2),)).tolist()))
+    thread = threading.Thread(target=lambda: done.update(value=module.call("double", (np.ones(2),)).tolist()))
     thread.start()
     thread.join(60)
-    assert done["value"] == [2.0, 2.0] and not forked.forked
+    try:
+        assert done["value"] == [2.0, 2.0] and not module.forked
+    finally:
+        module.close()
+        session.close()
 
 
 def test_the_fork_dies_with_the_grader(tmp_path):
-    folder, _ = _module(tmp_path)
     script = textwrap.dedent(f"""
-        import sys, time, types
-        sys.path.insert(0, {str(ROOT)!r})
-        from grader.sandbox import Limits, resolve_sandbox
-        from grader.sandbox.forked import ForkedModule
-        from grader.sandbox.workspace import Session
-        loaded = types.ModuleType("toyref")
-        exec(open({str(folder / 'toyref.py')!r}).read(), loaded.__dict__)
-        module = ForkedModule({str(folder)!r}, "toyref", resolve_sandbox("auto", "cpu", Limits()), Session(), loaded)
+        import sys, time
+        sys.path[:0] = [{str(ROOT)!r}]
+        from tests.test_forked_reference import reference
+        module, session = reference({str(tmp_path)!r})
         print(module.ready().process.pid, flush=True)
         time.sleep(60)
     """)
@@ -137,14 +149,3 @@ def test_the_fork_dies_with_the_grader(tmp_path):
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not Path(f"/proc/{pid}").exists()
-
-
-def test_a_grading_starts_one_sandbox_the_references_child_is_forked(toy_course, tmp_path, monkeypatch):
-    starts = []
-    real = box_module.Box.start
-    monkeypatch.setattr(box_module.Box, "start", lambda self, module: starts.append(module) or real(self, module))
-    (tmp_path / "toy.py").write_text("import numpy as np\ndef double(x):\n    return 2 * np.asarray(x)\n")
-    result = grade_submission(tmp_path, find_course(toy_course), options=GradeOptions())
-    speed = [t for t in result.assignments[0].tests if "speed" in t.tags]
-    assert speed and all(t.passed for t in speed) and "ratio" in speed[0].output
-    assert starts == ["toy"]

@@ -274,7 +274,7 @@ def test_call_many_with_a_forged_short_reply_is_a_bad_reply_and_the_child_is_rep
         def f(x):
             caller = sys._getframe(1).f_locals
             if "call_id" in caller:
-                caller["replies"].write(sys.modules["wire"].encode({"id": caller["call_id"], "ok": [99]}))
+                caller["send"]({"id": caller["call_id"], "ok": [99]})   # the serve loop's own sender
             return x
         calls = 0
         def count():

@@ -254,3 +254,42 @@ def test_restarts_reuse_one_working_folder(load, mode, module_dir):
     session = m._session.folder
     used = sum(f.stat().st_size for f in session.rglob("*") if f.is_file())
     assert used < 2 * (20 << 20) + (1 << 20)  # the pristine copy and at most one working copy
+
+
+# Basic mode as root: the sandbox uids share the host's file system. From its working folder
+# (<session>/<box>/work) a student can name every other entry of the session: the copies of the
+# submission, the reference and an archive's contents, and the other boxes of the session.
+SESSION_SNOOP = '''
+import os
+import numpy as np
+
+_session = os.path.dirname(os.path.dirname(os.getcwd()))
+_box = os.path.basename(os.path.dirname(os.getcwd()))
+_prefix, _number = _box.rsplit("-", 1)
+_tried = [os.path.join(_session, name, "toy.py") for name in ("reference-toy", "student-toy", "intake")]
+_tried += [os.path.join(_session, f"{_prefix}-{n}", part, "toy.py") for n in range(1, 6) for part in ("files", "work")
+           if str(n) != _number]
+READ = []
+for _path in _tried:
+    try:
+        with open(_path) as _f:
+            READ.append(_path)
+    except OSError:
+        pass
+SEES_ITSELF = os.path.isfile(os.path.join(os.getcwd(), "toy.py"))
+
+
+def double(x):
+    return 2 * np.asarray(x) if SEES_ITSELF and not READ else np.asarray(x)
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="basic mode closes the session to sandbox uids only as root")
+def test_basic_mode_keeps_the_sessions_copies_closed_to_the_student(toy_course, tmp_path):
+    from grader.course import find_course
+    from grader.pipeline import GradeOptions, grade_submission
+    (tmp_path / "toy.py").write_text(SESSION_SNOOP)
+    result = grade_submission(tmp_path, find_course(toy_course), options=GradeOptions(sandbox="basic"))
+    toy = result.assignments[0]
+    assert result.sandbox == "basic" and toy.error is None
+    assert toy.score == 6, [(t.name, t.output) for t in toy.tests if not t.passed]   # one hidden test fails on purpose

@@ -43,11 +43,12 @@ class Intake:
         return locate(self.snapshot, filename, skeleton)
 
     def prepare(self, located: Located, dest: Path) -> None:
-        """Copy the source files of the graded file's folder to the new folder `dest`, and the
-        graded source as ``located.filename`` (a notebook's code, ``Conv.py`` renamed)."""
+        """Copy the source files of the graded file's folder to the folder `dest` (made if
+        missing), and the graded source as ``located.filename`` (a notebook's code, ``Conv.py``
+        renamed)."""
         budget = Budget(f"the folder of {located.path}")
         prefix = f"{located.folder}/" if located.folder else ""
-        dest.mkdir(parents=True)
+        dest.mkdir(parents=True, exist_ok=True)
         for path in self.snapshot.sources:
             if not path.startswith(prefix):
                 continue

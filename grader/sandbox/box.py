@@ -99,6 +99,11 @@ class Box:
         self._serving: set[int] | None = None
         self._inner: int | None = None  # bubblewrap's PID 1 for the current child (with _serving)
 
+    @property
+    def runs_bubblewrap(self) -> bool:
+        """Its children start through bubblewrap (their first frame proves that bubblewrap works)."""
+        return self.isolation.mode == "bubblewrap"
+
     # -- children -----------------------------------------------------------------------------
     def start(self, module: str) -> subprocess.Popen:
         """Kill whatever runs in the box, reset the working folder, start a fresh child."""

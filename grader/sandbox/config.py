@@ -18,8 +18,7 @@ from .limits import Limits
 MODES = ("auto", "bubblewrap", "basic")   # what can be asked for; auto: bubblewrap when it works here
 
 
-BUBBLEWRAP_UNAVAILABLE = ("--sandbox bubblewrap: bubblewrap cannot start a sandbox on this machine "
-                          "(is it installed, and may it create namespaces here?)")
+BUBBLEWRAP_CANNOT_START = "bubblewrap cannot start a sandbox on this machine"
 
 
 class SandboxUnavailable(Exception):
@@ -81,7 +80,8 @@ def resolve_isolation(mode: str, device: str, probe: bool = False) -> Isolation:
     if mode != "basic" and bwrap.installed():
         usable = bwrap.works(device) if probe else bwrap.verdict(device) is not False
     if mode == "bubblewrap" and not usable:
-        raise SandboxUnavailable(BUBBLEWRAP_UNAVAILABLE)
+        raise SandboxUnavailable(f"--sandbox bubblewrap: {BUBBLEWRAP_CANNOT_START} "
+                                 "(is it installed, and may it create namespaces here?)")
     return _isolation("bubblewrap" if usable else "basic", os.geteuid() == 0)
 
 

@@ -91,7 +91,9 @@ class ForkedProcess:
 
 class ForkBox:
     """What ``SandboxedModule`` and ``Child`` ask of a ``Box``, for a forked trusted child: no
-    identity, group or folder of its own; killing it is killing one process."""
+    identity or folder of its own, no bubblewrap; killing it is killing one process."""
+
+    runs_bubblewrap = False   # its frames say nothing about whether bubblewrap works here
 
     def __init__(self, config, loaded: types.ModuleType, module: str, name: str):
         self.config, self.isolation, self._loaded, self._filename = config, config.isolation, loaded, module + ".py"

@@ -15,7 +15,7 @@ from pathlib import Path
 from .box import Box
 from .channel import Child
 from . import bwrap
-from .config import BUBBLEWRAP_UNAVAILABLE, SandboxConfig, SandboxRefused
+from .config import BUBBLEWRAP_CANNOT_START, SandboxConfig, SandboxRefused
 from .errors import (StudentBadReply, StudentCrashed, StudentError, StudentRaised, StudentTimeout,
                      StudentUnavailable, raised)
 from .workspace import Session
@@ -114,7 +114,7 @@ class SandboxedModule:
                 detail = f"; last output: {output[-1][:200]}" if output else ""
                 if stage == "starting" and self._first_bubblewrap_start():
                     bwrap.record(self._config.device, False)
-                    raise SandboxRefused(f"{BUBBLEWRAP_UNAVAILABLE}{detail}") from None
+                    raise SandboxRefused(f"{BUBBLEWRAP_CANNOT_START}{detail}") from None
                 raise StudentUnavailable(f"{exc} while {stage} {self._module}.py{detail}") from None
             except StudentBadReply as exc:
                 raise StudentUnavailable(str(exc)) from None
@@ -122,7 +122,7 @@ class SandboxedModule:
         if next_frame("starting") != {"started": True}:
             child.kill()
             raise StudentUnavailable(f"the sandbox for {self._module}.py did not start properly")
-        if self._config.isolation.mode == "bubblewrap":
+        if self._box.runs_bubblewrap:
             bwrap.record(self._config.device, True)
         hello = next_frame("importing")
         if not isinstance(hello, dict) or hello.get("ready") is not True:
@@ -147,7 +147,7 @@ class SandboxedModule:
     def _first_bubblewrap_start(self) -> bool:
         """A bubblewrap sandbox, and none has started in this process yet: if its runtime never
         started, bubblewrap itself failed (no student code ran), so it cannot start sandboxes here."""
-        return self._config.isolation.mode == "bubblewrap" and bwrap.verdict(self._config.device) is None
+        return self._box.runs_bubblewrap and bwrap.verdict(self._config.device) is None
 
     def close(self) -> None:
         """Kill every process of the sandbox and delete it (its uid, group and folder)."""

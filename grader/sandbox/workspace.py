@@ -7,7 +7,8 @@ their folders (which hold reference copies) and their control groups are deleted
 processes killed. So a grader or batch worker killed mid-grading leaves nothing behind for long.
 
 Permissions: the base and session folders are ``0711`` (a sandbox's own uid may pass through to
-its working folder, but list nothing); everything else is private to the grader.
+its working folder, but list nothing); everything else is private to the grader
+(``Session.private_folder``).
 """
 from __future__ import annotations
 
@@ -66,6 +67,17 @@ class Session:
         self.folder.mkdir(mode=0o711)
         os.chmod(self.folder, 0o711)
         self._boxes = 0
+
+    def private_folder(self, name: str) -> Path:
+        """A new folder `name` in the session that only the grader may enter (``0700``): every
+        copy of a submission, of the reference or of an archive's contents lives in one. A box's
+        folder (``0711``, ``box.py``) and the runtime copy (``bwrap.runtime_copy``) are the only
+        entries a sandbox uid may pass through or read; in basic mode as root the sandbox uids
+        share the host's file system, and this is what keeps the others closed to them."""
+        folder = self.folder / name
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+        return folder
 
     def box_name(self) -> str:
         """A fresh name for a sandbox of this session (also its control group's name)."""
