@@ -12,8 +12,9 @@ the forked child ever takes. The child serves the reference module as imported (
 remembering wrapper, which may use the course's SQLite store), with the grader's one BLAS
 thread, its pre-fork objects frozen away from the garbage collector (no finalizer of the
 grader's runs in it), every inherited descriptor closed, and ends with ``os._exit``: nothing of
-pytest's or the grader's runs there. Elsewhere (a GPU, a Dask worker thread) the reference gets
-a sandboxed child as before: ``ForkedModule`` makes the choice at its first start.
+pytest's or the grader's runs there. Elsewhere (a GPU, a Dask worker thread, a ``grader serve``
+worker with its heartbeat thread) the reference gets a sandboxed child as before:
+``ForkedModule`` makes the choice at its first start.
 """
 from __future__ import annotations
 
