@@ -147,7 +147,7 @@ class ForkBox:
         yield
 
     def out_of_memory(self) -> bool:
-        return False
+        return self.group is not None and self.group.oom_killed()
 
     def quota_problem(self) -> None:
         return None
