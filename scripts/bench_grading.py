@@ -66,11 +66,12 @@ def worker(argv: list[str], report: Path) -> None:
     import grader.cli
     import grader.commands.grade
     import grader.pipeline
+    import grader.sandbox.forked as forked
     import grader.sandbox.proxy as proxy
     import grader.testing.plugin as plugin
     spent = dict.fromkeys(PHASES, 0.0)
     spent["start-up"] = time.process_time() - started
-    counts = {"sandbox starts": 0, "round trips": 0}
+    counts = {"sandbox starts": 0, "reference forks": 0, "round trips": 0}
     peak_child = [0]
     nested = [0.0]   # grader CPU already booked to an inner phase, not to be booked twice
 
@@ -93,8 +94,8 @@ def worker(argv: list[str], report: Path) -> None:
     def launch(self, fresh=False):   # a start, without waiting for the child's import
         before = self._launched
         timed("sandbox starts (grader)", real_launch)(self, fresh)
-        if self._launched is not None and self._launched is not before:
-            counts["sandbox starts"] += 1
+        if self._launched is not None and self._launched is not before:   # a fork: sandbox/forked.py
+            counts["reference forks" if isinstance(self._box, forked.ForkBox) else "sandbox starts"] += 1
 
     def ready(self):   # the wait for a launched (or restarted) child: its CPU until it answered
         if self._launched is None and self._child is not None and self._child.alive:
@@ -435,8 +436,8 @@ def print_table(results: dict) -> None:
             print(f"{label:36}" + "".join(f"{graded[n][key]:12.2f}" for n in names))
         for phase in next(iter(graded.values()))["phases"]:
             print(f"  {phase:34}" + "".join(f"{graded[n]['phases'][phase]:12.2f}" for n in names))
-        for count in ("sandbox starts", "round trips"):
-            print(f"{count:36}" + "".join(f"{graded[n]['counts'][count]:12d}" for n in names))
+        for count in ("sandbox starts", "reference forks", "round trips"):
+            print(f"{count:36}" + "".join(f"{graded[n]['counts'].get(count, 0):12d}" for n in names))
         print(f"{'peak RSS grader / child (MiB)':36}" + "".join(
             f"{graded[n]['grader_peak_mib']:7.0f}/{graded[n]['child_peak_mib']:<4.0f}" for n in names))
         print(f"{'score':36}" + "".join(f"{'%g/%g' % tuple(graded[n]['score']):>12}" for n in names))

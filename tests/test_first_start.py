@@ -99,13 +99,42 @@ def test_a_failure_after_bubblewrap_worked_is_not_a_refusal(toy_course, submissi
     assert result.assignments[0].error is not None and result.assignments[0].score == 0
 
 
-def test_a_forked_references_start_says_nothing_about_bubblewrap(tmp_path, untried):
-    """Only a child that bubblewrap started proves that bubblewrap works here."""
-    from tests.test_forked_reference import reference
-    module, session = reference(str(tmp_path))
-    try:
-        module.ready()
-        assert bwrap.verdict("cpu") is None
-    finally:
-        module.close()
-        session.close()
+def test_bubblewrap_that_hangs_at_its_first_start_is_refused_not_blamed_on_the_student(load, untried, monkeypatch):
+    """No frame at all within the import limit: no student code ran, so the sandbox failed."""
+    from grader.sandbox import SandboxRefused, StudentUnavailable
+    real = bwrap.argv
+    monkeypatch.setattr(bwrap, "argv", lambda *args, **kwargs: ["bash", "-c", "sleep 30", "--"] + real(*args, **kwargs))
+    module = load("x = 1\n", start=False, import_timeout=1)
+    with pytest.raises(SandboxRefused, match="no answer within 1 s"):
+        module.start()
+    assert bwrap.verdict("cpu") is False
+    bwrap.record("cpu", True)   # once bubblewrap worked, a hang is this sandbox's failure, said as such
+    with pytest.raises(StudentUnavailable, match="did not start within 1 s .no student code ran"):
+        module.start()
+
+
+def test_a_batch_asking_for_bubblewrap_that_cannot_start_is_one_line_and_exit_2(toy_course, tmp_path, refusing,
+                                                                              capsys):
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    (tmp_path / "subs" / "ada" / "toy.py").write_text(STUDENT)
+    code = main(["batch", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--sandbox", "bubblewrap",
+                 "--course", str(toy_course)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("grader: error: --sandbox bubblewrap: bubblewrap cannot start") \
+        and err.count("\n") == 1
+    assert not (tmp_path / "out" / "gradebook.csv").exists()
+
+
+def test_a_grader_error_is_graded_again_by_the_next_batch(tmp_path):
+    """A grader error says nothing about the submission: it is never kept as up to date."""
+    from grader.batch.discovery import Entry
+    from grader.batch.store import Store
+    from grader.batch.worker import Outcome, WorkerStats
+    from grader.models import GradingStatus
+    entry = Entry(student="ada", folder="ada", path=tmp_path)
+    store = Store(tmp_path / "out")
+    with store.locked():
+        for status, kept in ((GradingStatus.REFUSED, True), (GradingStatus.ERROR, False)):
+            outcome = Outcome("ada", "ada", status, "the reason", worker=WorkerStats())
+            store.save(entry, outcome, "fingerprint", "key", "run", [("toy", "Toy")], None)
+            assert (store.current(entry, "fingerprint", "key") is not None) is kept, status

@@ -110,6 +110,20 @@ def graded_with_one_sandbox(course: str, folder: str) -> None:
     assert starts == ["toy"], starts
 
 
+def says_nothing_about_bubblewrap(folder: str) -> None:
+    """Only a child that bubblewrap started proves that bubblewrap works here."""
+    from grader.sandbox import bwrap
+    module, session = reference(folder)
+    module.ready()
+    assert module.forked and bwrap.verdict("cpu") is None
+    module.close()
+    session.close()
+
+
+def test_a_forks_start_says_nothing_about_bubblewrap(tmp_path):
+    in_fresh_process("says_nothing_about_bubblewrap", str(tmp_path))
+
+
 def test_the_reference_is_served_by_a_fork_that_holds_only_its_pipes(tmp_path):
     in_fresh_process("served_by_a_fork", str(tmp_path))
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import Course
+from ..device import resolve_device
 from ..models import GradingStatus
 from ..inventory import count_points
 from ..options import GradeOptions
 from .. import secret as course_secret
+from ..sandbox.config import resolve_isolation
 from .discovery import BatchInputError, Entry, apply_roster, discover, make_folders_unique, read_roster
 from .executors import make_executor
 from .fingerprint import entry_fingerprint, grading_key
@@ -97,6 +99,8 @@ def run_batch(settings: BatchSettings, course: Course, progress: Progress | None
     secret_id = course_secret.fingerprint(course_secret.read_secret(course.root / "solutions")) if hidden else ""
     key = grading_key(course, names, {"seed": options.seed, "sandbox": options.sandbox, "device": options.device,
                                       "secret": secret_id})
+    if options.sandbox == "bubblewrap":   # asked for: refused here, in one line, not once per student
+        resolve_isolation(options.sandbox, resolve_device(options.device)[0], probe=True)
     executor = make_executor(settings.executor, workers, settings.scheduler)  # fails early without Dask
     settings.out.mkdir(parents=True, exist_ok=True)
     store = Store(settings.out)

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..files import atomic_write
+from ..models import GradingStatus
 from ..reports import write_reports
 from ..reports.sanitize import clean_result
 from .discovery import BatchInputError, Entry
@@ -61,9 +62,12 @@ class Store:
             return None
 
     def current(self, entry: Entry, fingerprint: str, key: str) -> StudentRecord | None:
-        """The stored record when it is up to date for this content and this grader, else None."""
+        """The stored record when it is up to date for this content and this grader, else None.
+        A grader error is never up to date: it says nothing about the submission (a sandbox that
+        could not start, a killed worker), so the next run grades the student again."""
         record = self.load(entry.folder)
-        if (record is None or record.fingerprint != fingerprint or record.grading_key != key
+        if (record is None or record.status == GradingStatus.ERROR or record.fingerprint != fingerprint
+                or record.grading_key != key
                 or record.student != entry.student
                 or not (self.out / entry.folder / "results.json").is_file()):
             return None

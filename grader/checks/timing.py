@@ -1,4 +1,4 @@
-"""Speed judged by the grader: student vs reference, same inputs, same sandbox, same run.
+"""Speed judged by the grader: student vs reference, same inputs, same path, same run.
 
 The reference runs in a child of its own, called through the same pipes, frames and serve loop
 as the student's, with the same limits and one BLAS thread (a fork of the grader on the CPU:

@@ -4,7 +4,7 @@ A speed test compares the student's function with the reference's, each called i
 process through the same pipes, frames, reader threads and serve loop (``runtime/child.serve``),
 timed from the grader. The reference is the course's own code: it needs no sandbox, only the
 same path. Forking the grader, which has imported it and NumPy already, costs ~20 ms of CPU
-where a sandbox start costs ~0.2 s (a fresh Python importing NumPy).
+where a sandbox start costs ~0.15-0.2 s (a fresh Python importing NumPy).
 
 The fork is taken only where it is safe: on the CPU (a CUDA context does not survive a fork),
 from the main thread, while the only other threads are the ``Child`` readers, which hold no lock

@@ -107,7 +107,13 @@ class SandboxedModule:
             except TimeoutError:
                 if budget_bound:
                     raise self._over_budget() from None
-                raise StudentUnavailable(f"importing {self._module}.py did not finish within {limit:g} s") from None
+                if stage == "importing":
+                    raise StudentUnavailable(f"importing {self._module}.py did not finish within {limit:g} s") from None
+                if self._first_bubblewrap_start():   # no student code ran: bubblewrap itself hangs here
+                    bwrap.record(self._config.device, False)
+                    raise SandboxRefused(f"{BUBBLEWRAP_CANNOT_START} (no answer within {limit:g} s)") from None
+                raise StudentUnavailable(f"the sandbox for {self._module}.py did not start within {limit:g} s "
+                                         "(no student code ran)") from None
             except EOFError as exc:
                 output = child.take_output().strip().splitlines()
                 child.kill()
