@@ -85,9 +85,10 @@ def reference_child(spec: AssignmentSpec, config: SandboxConfig, session: Sessio
 class KeptReferences:
     """The reference solutions, kept by a long-lived process (a batch worker) across gradings:
     trusted code only, never anything of a student's. Their children (timed against students' in
-    speed tests: forked, or sandboxed where a fork is not safe), one per (reference file and its version, sandbox configuration), in
-    a session of their own (``close``, or the process's end: the next grader sweeps the session,
-    ends them); and their modules, imported once and remembering their results (``module``)."""
+    speed tests: forked, or sandboxed where a fork is not safe), one per (reference file and its
+    version, sandbox configuration), in a session of their own (``close``, or the process's end:
+    the next grader sweeps the session, ends them); and their modules, imported once and
+    remembering their results (``module``)."""
 
     def __init__(self):
         self._session: Session | None = None

@@ -3,10 +3,11 @@
 The reference runs in a child of its own, called through the same pipes, frames and serve loop
 as the student's, with the same limits and one BLAS thread (a fork of the grader on the CPU:
 ``sandbox/forked.py``; a sandbox like the student's on a GPU), and the grader times every call
-itself from outside, so the student cannot report its own time. Calls alternate between the two, each round on fresh random inputs, and
-the medians are compared as a ratio. Every output the student was timed on is checked against
-the reference's output for the same input, so skipping work does not pay. A student call that
-runs past twice the allowed ratio is stopped there (a loop implementation fails in bounded time).
+itself from outside, so the student cannot report its own time. Calls alternate between the two,
+each round on fresh random inputs, and the medians are compared as a ratio. Every output the
+student was timed on is checked against the reference's output for the same input, so skipping
+work does not pay. A student call that runs past twice the allowed ratio is stopped there (a
+loop implementation fails in bounded time).
 
 What the student cannot steer: the timed inputs come from a generator seeded with fresh OS
 entropy in every grading (not from the test's seeded generator), so they cannot be predicted
