@@ -215,3 +215,18 @@ def test_a_noisy_student_cannot_stretch_a_two_job_batch(tmp_path):
     assert crowded < 3 * alone
     mallory = json.loads((tmp_path / "out-noisy" / "mallory" / "results.json").read_text())
     assert mallory["assignments"][0]["error"] is None
+
+
+def test_a_sweep_that_cannot_delete_a_group_yet_tries_again_next_time(tmp_path, monkeypatch):
+    """The kernel refuses to delete a group while a process is still leaving it: the dead
+    session's lock stays, so the next sweep retries instead of forgetting the group."""
+    (tmp_path / "deadbeef0001").mkdir()
+    (tmp_path / "deadbeef0001.lock").write_text("")
+    stuck = {"deadbeef0001-1"}
+    monkeypatch.setattr(cgroups, "remove_groups", lambda hierarchy, prefix: 0)
+    monkeypatch.setattr(cgroups, "group_names", lambda hierarchy: set(stuck))
+    assert workspace.sweep_leftovers(tmp_path) == []
+    assert (tmp_path / "deadbeef0001.lock").exists() and not (tmp_path / "deadbeef0001").exists()
+    stuck.clear()   # the process has gone: the group is deleted at the next sweep
+    assert workspace.sweep_leftovers(tmp_path) == ["deadbeef0001"]
+    assert not (tmp_path / "deadbeef0001.lock").exists()

@@ -46,10 +46,14 @@ def sweep_leftovers(base: Path | None = None) -> list[str]:
         if fd is None:
             continue  # its grader is alive
         try:
-            cgroups.remove_groups(cgroups.detect(), session + "-")
+            hierarchy = cgroups.detect()
+            cgroups.remove_groups(hierarchy, session + "-")
             remove_tree(base / session)
-            lock.unlink(missing_ok=True)
-            removed.append(session)
+            # a group the kernel would not delete yet (a process still exiting) keeps the lock
+            # file, so that the next sweep tries again
+            if not any(name.startswith(session + "-") for name in cgroups.group_names(hierarchy)):
+                lock.unlink(missing_ok=True)
+                removed.append(session)
         finally:
             os.close(fd)
     return removed
