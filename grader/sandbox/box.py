@@ -19,6 +19,7 @@ from pathlib import Path
 from ..trees import remove_tree, walk
 from . import bwrap, cgroups, identity, launcher
 from .config import SandboxConfig
+from .limits import Limits
 
 # Basic mode: folders nested deeper than this in the working folder are a quota problem (the
 # count below stops there; no honest solution nests more than a few)
@@ -74,6 +75,16 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def sandbox_group(name: str, limits: Limits, in_force: bool) -> cgroups.Cgroup | None:
+    """The control group `name` of one sandbox, with `limits`' memory, processes and CPU quota;
+    None where the isolation in force has none (`in_force` False) or none can be made here."""
+    hierarchy = cgroups.detect() if in_force else None
+    if hierarchy is None:
+        return None
+    return cgroups.Cgroup(hierarchy, name, memory_bytes=limits.memory_bytes, processes=limits.processes,
+                          cpus=limits.cpus)
+
+
 class Box:
     def __init__(self, files: Path, config: SandboxConfig, folder: Path, name: str,
                  imports: tuple[str, ...] | None = None):
@@ -83,11 +94,7 @@ class Box:
         self.folder.mkdir(mode=0o711)
         self.identity = identity.acquire() if isolation.dedicated_uid else identity.Identity(
             os.getuid(), os.getgid(), dedicated=False)
-        hierarchy = cgroups.detect() if isolation.cgroup != "none" else None
-        self.group = None
-        if hierarchy is not None:
-            self.group = cgroups.Cgroup(hierarchy, name, memory_bytes=config.limits.memory_bytes,
-                                        processes=config.limits.processes, cpus=config.limits.cpus)
+        self.group = sandbox_group(name, config.limits, isolation.cgroup != "none")
         self.files = self.folder / "files"  # the box's own pristine copy: the caller's folder is never touched
         shutil.copytree(files, self.files, symlinks=True)
         if self.identity.dedicated:

@@ -28,10 +28,10 @@ import threading
 import time
 import types
 
-from . import cgroups, identity
-from .box import Box
+from . import identity
+from .box import Box, sandbox_group
 from .channel import READER_THREAD
-from .launcher import widen_pipe
+from .launcher import join_group, widen_pipe
 from .proxy import SandboxedModule
 from .runtime import child as runtime
 
@@ -100,11 +100,8 @@ class ForkBox:
         self.config, self.isolation, self._loaded, self._filename = config, config.isolation, loaded, module + ".py"
         self.identity = identity.Identity(os.getuid(), os.getgid(), dedicated=False)
         self.process: ForkedProcess | None = None
-        hierarchy = cgroups.detect() if self.isolation.cgroup != "none" else None
-        limits = config.limits
         # the student's limits, so that both sides of a timing run under the same accounting
-        self.group = None if hierarchy is None else cgroups.Cgroup(
-            hierarchy, name, memory_bytes=limits.memory_bytes, processes=limits.processes, cpus=limits.cpus)
+        self.group = sandbox_group(name, config.limits, self.isolation.cgroup != "none")
 
     def start(self, module: str) -> ForkedProcess:
         self.kill_all()
@@ -165,12 +162,7 @@ class ForkBox:
 def _serve(loaded: types.ModuleType, filename: str, req_read: int, rep_write: int, out_write: int,
            procs_files: list[str]) -> None:
     """In the forked child: join the group, keep only its pipes, serve `loaded` like a sandbox's runtime."""
-    for path in procs_files:
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            os.write(fd, str(os.getpid()).encode())
-        finally:
-            os.close(fd)
+    join_group(procs_files)
     gc.freeze()   # the grader's objects are never collected here: none of their finalizers runs
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the grader's; it kills this child
     for number in (signal.SIGTERM, signal.SIGALRM, signal.SIGCHLD):

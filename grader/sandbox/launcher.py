@@ -48,18 +48,24 @@ def widen_pipe(fd: int) -> None:
         pass
 
 
+def join_group(procs_files: list[str]) -> None:
+    """Move this process into a control group (``Cgroup.procs_files``), with plain system calls:
+    it runs between fork and exec, and in a fork of the grader (``forked``)."""
+    pid = str(os.getpid()).encode()
+    for path in procs_files:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, pid)
+        finally:
+            os.close(fd)
+
+
 def _prepare_child(limits: Limits, nproc: int, procs_files: list[str], seccomp, address_space: int | None):
     """What runs in the forked child before exec: join the control group (before anything else
     can fork), set the resource limits, then (basic mode) load the seccomp filter (with
     ``no_new_privs``). Only plain system calls: os.open/os.write, setrlimit, the libseccomp load."""
     def apply() -> None:
-        pid = str(os.getpid()).encode()
-        for path in procs_files:
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                os.write(fd, pid)
-            finally:
-                os.close(fd)
+        join_group(procs_files)
         resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))

@@ -109,19 +109,15 @@ class SandboxedModule:
                     raise self._over_budget() from None
                 if stage == "importing":
                     raise StudentUnavailable(f"importing {self._module}.py did not finish within {limit:g} s") from None
-                if self._first_bubblewrap_start():   # no student code ran: bubblewrap itself hangs here
-                    bwrap.record(self._config.device, False)
-                    raise SandboxRefused(f"{BUBBLEWRAP_CANNOT_START} (no answer within {limit:g} s)") from None
-                raise StudentUnavailable(f"the sandbox for {self._module}.py did not start within {limit:g} s "
-                                         "(no student code ran)") from None
+                refused = self._refusal(f" (no answer within {limit:g} s)")   # bubblewrap itself hangs
+                raise refused or StudentUnavailable(f"the sandbox for {self._module}.py did not start within "
+                                                    f"{limit:g} s (no student code ran)") from None
             except EOFError as exc:
                 output = child.take_output().strip().splitlines()
                 child.kill()
                 detail = f"; last output: {output[-1][:200]}" if output else ""
-                if stage == "starting" and self._first_bubblewrap_start():
-                    bwrap.record(self._config.device, False)
-                    raise SandboxRefused(f"{BUBBLEWRAP_CANNOT_START}{detail}") from None
-                raise StudentUnavailable(f"{exc} while {stage} {self._module}.py{detail}") from None
+                refused = self._refusal(detail) if stage == "starting" else None
+                raise refused or StudentUnavailable(f"{exc} while {stage} {self._module}.py{detail}") from None
             except StudentBadReply as exc:
                 raise StudentUnavailable(str(exc)) from None
 
@@ -150,10 +146,13 @@ class SandboxedModule:
         self._child = child
         return child
 
-    def _first_bubblewrap_start(self) -> bool:
-        """A bubblewrap sandbox, and none has started in this process yet: if its runtime never
-        started, bubblewrap itself failed (no student code ran), so it cannot start sandboxes here."""
-        return self._box.runs_bubblewrap and bwrap.verdict(self._config.device) is None
+    def _refusal(self, detail: str) -> SandboxRefused | None:
+        """The runtime never started on bubblewrap's first start here: bubblewrap cannot start
+        sandboxes (recorded; the exception to raise). None for any other start."""
+        if not (self._box.runs_bubblewrap and bwrap.verdict(self._config.device) is None):
+            return None
+        bwrap.record(self._config.device, False)
+        return SandboxRefused(f"{BUBBLEWRAP_CANNOT_START}{detail}")
 
     def close(self) -> None:
         """Kill every process of the sandbox and delete it (its uid, group and folder)."""
