@@ -133,7 +133,7 @@ def grade_submission(submission: Path, course: Course, assignments: list[str] | 
     except SandboxRefused as exc:
         if options.sandbox != "auto":
             raise SandboxUnavailable(f"--sandbox {options.sandbox}: {exc}") from None
-        logging.getLogger(__name__).warning("%s; grading in basic mode", exc)
+        logging.getLogger(__name__).warning("%s: %s; grading in basic mode", submission.name, exc)
         return _grade_submission(submission, course, assignments, options, kept)
 
 

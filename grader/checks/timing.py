@@ -78,6 +78,9 @@ class SpeedJudge:
         """Fail unless median(student) / median(reference) <= threshold on `make_case` inputs.
 
         `make_case(rng)` is called once per round with a generator seeded from fresh OS entropy.
+        Its inputs must hold no case that a rule of the assignment treats apart (a tie at a max
+        pooling window's maximum): the outputs are compared, and a chance hit would fail a
+        student for that rule here, where the test names only speed (tests of its own judge it).
         `repeats` timed rounds after a warm-up one, fewer when the first EARLY_ROUNDS are each
         within threshold / EARLY_MARGIN.
         `outputs` names the parts of a tuple result in messages (("dx", "dw", "db")).
