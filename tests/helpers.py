@@ -1,6 +1,7 @@
 """Shared helpers for the framework's own tests: build submissions, grade them, read scores."""
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -32,6 +33,15 @@ def make_submission(tmp_path: Path, assignment: str, *, replace: tuple[tuple[str
     folder.mkdir(parents=True, exist_ok=True)
     (folder / spec.filename).write_text(text + ("\n" + append if append else ""))
     return folder
+
+
+def load_module(path: Path, name: str):
+    """Import the file at `path` as a module called `name`, in this process (for the framework's
+    own tests only: a reference, a hidden test module or a mutant compared in process)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def mistake(assignment: str, name: str) -> Mistake:

@@ -3,7 +3,6 @@
 Each submission is graded once (module-scoped fixtures); the assertions name the lost tests
 by their tags and by the stride in their case id (N..-C..-H..-W..-D..-F..-S<stride>-P..).
 """
-import importlib.util
 import re
 
 import numpy as np
@@ -249,10 +248,7 @@ def test_float32_output_loses_the_float64_forward_tests(graded):
 
 
 def _load_reference():
-    spec = importlib.util.spec_from_file_location("conv_reference_for_tests", COURSE.assignment("conv").solution_file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return helpers.load_module(COURSE.assignment("conv").solution_file, "conv_reference_for_tests")
 
 
 @pytest.mark.parametrize("H, stride, pad", [(8, 1, 0), (9, 2, 1), (8, 3, 2)])

@@ -2,7 +2,6 @@
 catalogued mistakes (other numpy calls, other loop orders, other ways of drawing random numbers,
 so never equal to the catalogue's variant value for value) are named, and only by the right
 mistake; independent correct implementations are never diagnosed."""
-import importlib.util
 import math
 
 import numpy as np
@@ -11,15 +10,12 @@ import pytest
 from grader.diagnosis import Call, close, diagnose, law_distance
 from grader.mistakes import find, variant_module
 from grader.pipeline import grade_submission
-from helpers import COURSE, make_submission
+from helpers import COURSE, load_module, make_submission
 
 
 def _reference(name):
     spec = COURSE.assignment(name)
-    loader = importlib.util.spec_from_file_location(f"_generalises_reference_{name}", spec.solution_file)
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
-    return spec, module
+    return spec, load_module(spec.solution_file, f"_generalises_reference_{name}")
 
 
 def _named(name, mistake):

@@ -6,15 +6,11 @@ import pytest
 from grader.diagnosis import Call, Raised, close, diagnose, explains
 from grader.mistakes import catalogue, changed_functions, variant_module
 from grader.models import AssignmentResult
-from helpers import COURSE
+from helpers import COURSE, load_module
 
 
 def _reference(spec):
-    import importlib.util
-    loader = importlib.util.spec_from_file_location(f"_test_reference_{spec.name}", spec.solution_file)
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
-    return module
+    return load_module(spec.solution_file, f"_test_reference_{spec.name}")
 
 
 @pytest.mark.parametrize("spec", COURSE.assignments, ids=lambda s: s.name)

@@ -1,12 +1,11 @@
 """Wrong-but-plausible max pooling solutions lose exactly the tests of what they break."""
-import importlib.util
 import re
 
 import numpy as np
 import pytest
 
 import helpers
-from helpers import COURSE, assignment_score, declared, grade, lost, mistake, mistake_submission
+from helpers import COURSE, assignment_score, declared, grade, load_module, lost, mistake, mistake_submission
 
 # The mutants are the catalogued mistakes (solutions/pool/mistakes.py): edits and declared tests.
 
@@ -164,22 +163,15 @@ def test_swapped_argmax_axes_lose_backward_tests_but_the_constant_input(swapped_
     assert _diagnosed(results, name)
 
 
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("name", ["every-tied-maximum", "last-tied-maximum"])
 def test_timed_inputs_never_hold_a_tie_so_a_tie_rule_mistake_passes_the_speed_tests(workdir, name):
     # The speed tests check every timed output against the reference's, on inputs drawn afresh in
     # each grading: a tie at some window's maximum would fail a tie-rule mistake there by chance
     # (it did: 1 grading in 40 with standard normal float32 inputs). Here on 30 seeds, in process.
-    hidden = _load(COURSE.assignment("pool").hidden_tests / "test_pool_hidden.py", "pool_hidden_for_tests")
-    reference = _load(COURSE.assignment("pool").solution_file, "pool_reference_for_tests")
+    hidden = load_module(COURSE.assignment("pool").hidden_tests / "test_pool_hidden.py", "pool_hidden_for_tests")
+    reference = load_module(COURSE.assignment("pool").solution_file, "pool_reference_for_tests")
     folder = mistake_submission(workdir, "pool", name)
-    mutant = _load(folder / COURSE.assignment("pool").filename, f"pool_mutant_{name.replace('-', '_')}")
+    mutant = load_module(folder / COURSE.assignment("pool").filename, f"pool_mutant_{name.replace('-', '_')}")
     for seed in range(30):
         (dz, x), kwargs = hidden._speed_backward_case(np.random.default_rng(seed))
         assert x.dtype == np.float32 and np.unique(x).size == x.size
