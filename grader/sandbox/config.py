@@ -27,8 +27,9 @@ class SandboxUnavailable(Exception):
 
 class SandboxRefused(SandboxUnavailable):
     """bubblewrap exited, or did not answer within the import limit, before the runtime's first
-    frame, on its first start in this process: it cannot start sandboxes here. Raised before any student code ran; in auto mode the grading
-    is redone in basic mode (``resolve_isolation`` no longer picks bubblewrap)."""
+    frame, on its first start in this process: it cannot start sandboxes here. Raised before any
+    student code ran; in auto mode the grading is redone in basic mode (``resolve_isolation`` no
+    longer picks bubblewrap)."""
 
 
 @dataclass(frozen=True)
